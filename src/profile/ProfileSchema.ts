@@ -1,0 +1,86 @@
+/**
+ * The Plexum profile files (profile.md v1) as Schemas, and the loaded profile the running
+ * plugin works from. Field names follow the files; the loaded form uses camelCase.
+ */
+import { Context, Redacted, Schema } from "effect"
+
+export const PLUGIN_NAME = "plexum-fabric-channel"
+
+const PositiveInt = Schema.Int.pipe(Schema.positive())
+const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
+
+/** `plugins/plexum-fabric-channel/config.json`. Unknown fields are an error (see Profile). */
+export const PluginConfigFile = Schema.Struct({
+  center_api_base: Schema.optionalWith(Schema.String, { default: () => "http://localhost:7001/api" }),
+  session_ttl_seconds: Schema.optionalWith(PositiveInt, { default: () => 480 }),
+  channel_sync_interval_seconds: Schema.optionalWith(PositiveInt, { default: () => 60 }),
+  dedup_capacity: Schema.optionalWith(PositiveInt, { default: () => 5000 }),
+  queue_idle_seconds: Schema.optionalWith(PositiveInt, { default: () => 5 }),
+  // Extensions of profile.md (documented in docs/configuration.md).
+  /** Catch-up after a reconnect reaches back at most this many messages per channel. */
+  catchup_max_messages: Schema.optionalWith(PositiveInt, { default: () => 500 }),
+  /** Concurrent history calls per (agent, guild) during catch-up. */
+  catchup_concurrency: Schema.optionalWith(PositiveInt, { default: () => 4 }),
+  /** Deliver messages posted before the plugin started (first connect). Off: only new ones. */
+  replay_on_start: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /** Upper bound for one REST call to Fabric. */
+  request_timeout_seconds: Schema.optionalWith(PositiveInt, { default: () => 15 }),
+  /** Retries of a transient Fabric failure (5xx, refused, timeout, 429) before it is reported. */
+  max_retries: Schema.optionalWith(NonNegativeInt, { default: () => 4 })
+})
+export type PluginConfig = typeof PluginConfigFile.Type
+
+export const defaultConfig: PluginConfig = Schema.decodeUnknownSync(PluginConfigFile)({})
+
+/** `fabric-identities.json` */
+export const IdentityEntry = Schema.Struct({
+  fabric_api_key: Schema.Redacted(Schema.String),
+  enabled: Schema.optionalWith(Schema.Boolean, { default: () => true })
+})
+export const IdentitiesFile = Schema.Struct({
+  version: Schema.Literal(1),
+  agents: Schema.Record({ key: Schema.String, value: IdentityEntry })
+})
+export type IdentitiesFile = typeof IdentitiesFile.Type
+
+/** `channels/<name>.json` */
+export const BindingFile = Schema.Struct({
+  plugin: Schema.String,
+  agent_id: Schema.NonEmptyString,
+  fabric_guild_node_id: Schema.NonEmptyString,
+  fabric_channel_id: Schema.NonEmptyString,
+  name: Schema.optional(Schema.NonEmptyString)
+})
+
+export interface Identity {
+  readonly agentId: string
+  readonly apiKey: Redacted.Redacted<string>
+  readonly enabled: boolean
+}
+
+export interface Binding {
+  /** The Plexum channel name. */
+  readonly name: string
+  readonly agentId: string
+  readonly guildNodeId: string
+  readonly channelId: string
+  /** The binding file, relative to the profile root, for messages. */
+  readonly file: string
+}
+
+export interface LoadedProfile {
+  readonly root: string
+  readonly config: PluginConfig
+  /** Enabled and disabled identities by Plexum agent id. */
+  readonly identities: ReadonlyMap<string, Identity>
+  /** This plugin's bindings, sorted by channel name. */
+  readonly bindings: ReadonlyArray<Binding>
+}
+
+/** The profile loaded at `initialize`; every service of the running plugin reads it. */
+export class ActiveProfile extends Context.Tag("plexum-fabric/ActiveProfile")<ActiveProfile, LoadedProfile>() {}
+
+export const enabledIdentity = (profile: LoadedProfile, agentId: string): Identity | undefined => {
+  const identity = profile.identities.get(agentId)
+  return identity?.enabled ? identity : undefined
+}
