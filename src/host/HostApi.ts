@@ -1,14 +1,112 @@
 /**
- * STUB until the host layer lands — the signature is the contract.
- * What the plugin says to the host: notifications, through the one stdout writer.
+ * What the plugin says to the host. stdout belongs to the protocol: every line goes through the
+ * one writer fiber here, in the order it was offered, batched when the host reads slower than
+ * the plugin writes. Log lines also get a copy on stderr.
  */
-import { Effect } from "effect"
-import type { Inbound } from "./HostProtocol.js"
+import { Context, Deferred, Effect, Fiber, Layer, Mailbox, Schema, Stream } from "effect"
+import { NodeStream } from "@effect/platform-node"
+import { errorLine, notificationLine, resultLine, type RequestId } from "./JsonRpc.js"
+import { LOGGER_NAME, Methods, type Inbound, type LogLevel } from "./HostProtocol.js"
+
+/** stdout went away (closed pipe, EPIPE): the host is gone and the plugin stops. */
+export class HostGone extends Schema.TaggedError<HostGone>()("HostGone", { message: Schema.String }) {}
+
+/** The byte streams the protocol runs on: stdio in production, in-memory in tests. */
+export class HostTransport extends Context.Tag("plexum-fabric/HostTransport")<HostTransport, {
+  readonly input: Stream.Stream<Uint8Array>
+  readonly write: (text: string) => Effect.Effect<void, HostGone>
+  readonly diagnostic: (text: string) => void
+}>() {
+  static readonly Stdio = Layer.scoped(
+    HostTransport,
+    Effect.gen(function*() {
+      // Without a listener an EPIPE on stdout is an uncaught exception; the write callback
+      // below already reports it.
+      const ignore = () => {}
+      yield* Effect.acquireRelease(
+        Effect.sync(() => process.stdout.on("error", ignore)),
+        () => Effect.sync(() => process.stdout.off("error", ignore))
+      )
+      return {
+        input: NodeStream.stdin,
+        write: (text: string) =>
+          Effect.async<void, HostGone>((resume) => {
+            process.stdout.write(text, (error) =>
+              resume(error ? Effect.fail(new HostGone({ message: `stdout closed: ${error.message}` })) : Effect.void))
+          }),
+        diagnostic: (text: string) => {
+          process.stderr.write(text)
+        }
+      }
+    })
+  )
+}
+
+const levelRank: Record<LogLevel, number> = { debug: 0, info: 1, notice: 2, warning: 3, error: 4 }
+
+/** How many lines may wait for the host before offering suspends (backpressure on inbound). */
+const OUTBOX_CAPACITY = 16_384
+/** Lines the writer may still flush after the outbox closed, on a graceful stop. */
+const FLUSH_BUDGET = "1 second"
 
 export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", {
-  succeed: {
-    notify: (_method: string, _params?: unknown): Effect.Effect<void> => Effect.void,
-    /** `notifications/plexum/channel/inbound`; completes once the line is written to stdout. */
-    inbound: (_payload: Inbound): Effect.Effect<void> => Effect.void
-  }
+  scoped: Effect.gen(function*() {
+    const transport = yield* HostTransport
+    const outbox = yield* Mailbox.make<string>({ capacity: OUTBOX_CAPACITY })
+    const gone = yield* Deferred.make<void>()
+    // Plain variables: the Logger that reads them is synchronous.
+    let level: LogLevel = "info"
+    // MCP: log notifications only once the host has initialized the session.
+    let logToHost = false
+
+    const writer = yield* Effect.gen(function*() {
+      while (true) {
+        const [lines, done] = yield* outbox.takeAll
+        if (lines.length > 0) yield* transport.write(Array.from(lines).join(""))
+        if (done) return
+      }
+    }).pipe(
+      Effect.catchAll((error) =>
+        Effect.sync(() => transport.diagnostic(`[${LOGGER_NAME}] ${error.message}; stopping\n`)).pipe(
+          Effect.zipRight(Deferred.succeed(gone, void 0))
+        )
+      ),
+      Effect.forkDaemon
+    )
+    yield* Effect.addFinalizer(() =>
+      outbox.end.pipe(
+        Effect.zipRight(Fiber.await(writer).pipe(Effect.timeout(FLUSH_BUDGET), Effect.ignore)),
+        Effect.zipRight(Fiber.interrupt(writer))
+      )
+    )
+
+    const offer = (line: string) => outbox.offer(line).pipe(Effect.asVoid)
+    const notify = (method: string, params?: unknown) => offer(notificationLine(method, params))
+
+    /** Synchronous, for the Logger: a log line never waits, and is dropped if the outbox is full. */
+    const unsafeLog = (lvl: LogLevel, message: string, fields: Record<string, unknown>) => {
+      if (levelRank[lvl] < levelRank[level]) return
+      const data = { message, ...fields }
+      transport.diagnostic(`[${LOGGER_NAME}] ${lvl}: ${message}${Object.keys(fields).length ? " " + JSON.stringify(fields) : ""}\n`)
+      if (logToHost) outbox.unsafeOffer(notificationLine(Methods.message, { level: lvl, logger: LOGGER_NAME, data }))
+    }
+
+    return {
+      respond: (id: RequestId, result: unknown) => offer(resultLine(id, result)),
+      respondError: (id: RequestId | null, code: number, message: string) => offer(errorLine(id, code, message)),
+      notify,
+      inbound: (payload: Inbound) => notify(Methods.inbound, payload),
+      setLevel: (lvl: LogLevel) =>
+        Effect.sync(() => {
+          level = lvl
+        }),
+      /** From now on log lines also go to the host as `notifications/message`. */
+      openLogging: Effect.sync(() => {
+        logToHost = true
+      }),
+      unsafeLog,
+      /** Completes when stdout is gone. */
+      gone: Deferred.await(gone)
+    }
+  })
 }) {}
