@@ -1,0 +1,275 @@
+/**
+ * The sim: a local Fabric stack (a center and any number of guild nodes) plus the controls a
+ * test needs to provoke what a real Fabric does rarely (token expiry, restarts, lost events,
+ * failing calls). Every server lives in the scope the sim was started in.
+ *
+ *   const sim = yield* Sim.start({ tokenTtlSeconds: 2 })   // in a scope
+ *   // or: Layer `Sim.Default({ ... })`
+ */
+import { Clock, Effect, Either, Redacted, Scope } from "effect"
+import { randomBytes } from "node:crypto"
+import type { Channel, Message, RouteName } from "../fabric/FabricContract.js"
+import { makeCenter } from "./Center.js"
+import { makeControlApi } from "./ControlApi.js"
+import type { GuildNode, SocketInfo, SocketStats } from "./GuildNode.js"
+import { makeGuildNode } from "./GuildNode.js"
+import type { SimListenError } from "./HttpKit.js"
+import * as Jwt from "./Jwt.js"
+import type { SimCore } from "./SimCore.js"
+import { issueGuildToken } from "./SimCore.js"
+import type { SeedResult, SimSeed } from "./SimSeed.js"
+import type { SimFault, SimUser } from "./SimState.js"
+import { fault, GuildState, SimState } from "./SimState.js"
+
+export interface SimOptions {
+  /** Center port; 0 (default) picks an ephemeral one. */
+  readonly centerPort?: number | undefined
+  /** Guild token lifetime; default 900 s. */
+  readonly tokenTtlSeconds?: number | undefined
+}
+
+export interface SimAgent extends SimUser {
+  readonly api_key: Redacted.Redacted<string>
+}
+
+export interface SimGuild {
+  readonly node_id: string
+  readonly name: string
+  readonly endpoint: string
+}
+
+export interface FailPlan {
+  /** A guild node id, or `center` (route `login`). */
+  readonly scope: string
+  readonly route: RouteName
+  readonly status: number
+  /** How many calls fail; default 1. */
+  readonly count?: number | undefined
+  readonly code?: string | undefined
+  /** Sent as `Retry-After` (use with 429). */
+  readonly retry_after_seconds?: number | undefined
+}
+
+export interface PostAs {
+  readonly author_id: string
+  readonly content: string
+  readonly wakeup?: boolean | undefined
+  readonly reply_to?: string | undefined
+}
+
+export interface IssuedGuildToken {
+  readonly token: Redacted.Redacted<string>
+  readonly expires_at: string
+}
+
+/** Everything the control API (in-process or over HTTP) can do. */
+export interface SimControls {
+  readonly createUser: (options: { readonly display_name: string; readonly email?: string | undefined }) => Effect.Effect<SimUser>
+  readonly createAgent: (options: {
+    readonly display_name: string
+    readonly email?: string | undefined
+    readonly api_key?: string | undefined
+  }) => Effect.Effect<SimAgent, SimFault>
+  readonly createGuild: (options: { readonly name: string; readonly port?: number | undefined }) => Effect.Effect<SimGuild, SimListenError>
+  readonly addMember: (guildId: string, userId: string) => Effect.Effect<void, SimFault>
+  readonly createChannel: (guildId: string, options: {
+    readonly name: string
+    readonly x_type: "group" | "public" | "private"
+    readonly member_ids: ReadonlyArray<string>
+    readonly created_by?: string | undefined
+  }) => Effect.Effect<Channel, SimFault>
+  readonly openDm: (guildId: string, userId: string, peerId: string) => Effect.Effect<Channel, SimFault>
+  readonly joinChannel: (guildId: string, userId: string, channelId: string) => Effect.Effect<Channel, SimFault>
+  readonly leaveChannel: (guildId: string, userId: string, channelId: string) => Effect.Effect<void, SimFault>
+  /** Posts as any member, exactly as `POST .../messages` would (events included). */
+  readonly postMessage: (guildId: string, channelId: string, post: PostAs) => Effect.Effect<Message, SimFault>
+  /**
+   * `count` posts from inside the sim (content suffixed ` #n`), for load without HTTP on the
+   * sender side: as fast as possible, or paced at `per_second`.
+   */
+  readonly postBurst: (
+    guildId: string,
+    channelId: string,
+    post: PostAs & { readonly count: number; readonly per_second?: number | undefined }
+  ) => Effect.Effect<number, SimFault>
+  readonly editMessage: (guildId: string, channelId: string, messageId: string, content: string) => Effect.Effect<Message, SimFault>
+  readonly messages: (guildId: string, channelId: string) => Effect.Effect<ReadonlyArray<Message>, SimFault>
+  readonly setPresence: (guildId: string, userId: string, status: string) => Effect.Effect<void, SimFault>
+  readonly emitRaw: (guildId: string, userId: string, event: string, payload: unknown) => Effect.Effect<void, SimFault>
+  readonly dropSockets: (guildId: string, userId?: string) => Effect.Effect<number, SimFault>
+  readonly restartGuild: (guildId: string) => Effect.Effect<void, SimFault | SimListenError>
+  /** No event reaches the user for `durationMs` (default: until `resume`); messages are still stored. */
+  readonly suppress: (userId: string, durationMs?: number) => Effect.Effect<void>
+  readonly resume: (userId: string) => Effect.Effect<void>
+  /** Lifetime of tokens issued from now on. */
+  readonly setTokenTtl: (seconds: number) => Effect.Effect<void>
+  /** A guild token for any member (humans included), e.g. to open a socket as them. */
+  readonly issueToken: (guildId: string, userId: string, ttlSeconds?: number) => Effect.Effect<IssuedGuildToken, SimFault>
+  readonly loginCount: (userId: string) => Effect.Effect<number>
+  readonly socketStats: (guildId: string) => Effect.Effect<SocketStats, SimFault>
+  readonly sockets: (guildId: string) => Effect.Effect<ReadonlyArray<SocketInfo>, SimFault>
+  readonly failNext: (plan: FailPlan) => Effect.Effect<void>
+  readonly seed: (seed: SimSeed) => Effect.Effect<SeedResult, SimFault | SimListenError>
+}
+
+export interface SimShape extends SimControls {
+  /** `center_api_base` for the plugin config: `http://127.0.0.1:<port>/api`. */
+  readonly centerApiBase: string
+  /** Base of the HTTP control API: `http://127.0.0.1:<port>/_sim`. */
+  readonly controlBase: string
+}
+
+const newApiKey = () => `sim_${randomBytes(18).toString("base64url")}`
+
+const make = (options: SimOptions = {}): Effect.Effect<SimShape, SimListenError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const core: SimCore = { state: new SimState(options.tokenTtlSeconds), secret: Jwt.makeSecret() }
+    const { state } = core
+    const nodes = new Map<string, GuildNode>()
+    const nodeOf = (guildId: string): Either.Either<GuildNode, SimFault> => {
+      const node = nodes.get(guildId)
+      return node === undefined ? fault(404, "unknown_guild", `no guild node ${guildId} in the sim`) : Either.right(node)
+    }
+    const onNode = <A, E>(guildId: string, f: (node: GuildNode) => Effect.Effect<A, E>) =>
+      Effect.flatMap(nodeOf(guildId), f)
+
+    const createAgent: SimControls["createAgent"] = Effect.fn("Sim.createAgent")(function*(agent) {
+      const apiKey = agent.api_key ?? newApiKey()
+      if (state.apiKeys.has(apiKey)) return yield* fault(400, "invalid_api_key", "api_key is already used by another agent")
+      const user = state.addUser("agent", agent.display_name, agent.email)
+      state.apiKeys.set(apiKey, user.id)
+      return { ...user, api_key: Redacted.make(apiKey) }
+    })
+
+    const createGuild: SimControls["createGuild"] = Effect.fn("Sim.createGuild")(function*(guild) {
+      const guildState = new GuildState(state, state.nextId("g"), guild.name)
+      state.guilds.set(guildState.id, guildState)
+      const node = yield* makeGuildNode(core, guildState, guild.port ?? 0).pipe(Scope.extend(scope))
+      nodes.set(node.id, node)
+      return { node_id: node.id, name: node.name, endpoint: node.endpoint }
+    })
+
+    const postMessage: SimControls["postMessage"] = (guildId, channelId, post) =>
+      onNode(guildId, (node) =>
+        node.postMessage(post.author_id, channelId, {
+          author_id: post.author_id,
+          content: post.content,
+          wakeup: post.wakeup,
+          reply_to: post.reply_to
+        }))
+
+    const controls: SimControls = {
+      createUser: Effect.fn("Sim.createUser")((user) => Effect.sync(() => state.addUser("user", user.display_name, user.email))),
+      createAgent,
+      createGuild,
+      addMember: Effect.fn("Sim.addMember")((guildId, userId) => onNode(guildId, (node) => node.addMember(userId))),
+      createChannel: Effect.fn("Sim.createChannel")((guildId, channel) =>
+        onNode(guildId, (node) =>
+          node.createChannel(channel.created_by, { name: channel.name, x_type: channel.x_type, member_ids: channel.member_ids }))
+      ),
+      openDm: Effect.fn("Sim.openDm")((guildId, userId, peerId) => onNode(guildId, (node) => node.openDm(userId, peerId))),
+      joinChannel: Effect.fn("Sim.joinChannel")((guildId, userId, channelId) =>
+        onNode(guildId, (node) => node.join(userId, channelId))
+      ),
+      leaveChannel: Effect.fn("Sim.leaveChannel")((guildId, userId, channelId) =>
+        onNode(guildId, (node) => node.leave(userId, channelId))
+      ),
+      postMessage: Effect.fn("Sim.postMessage")(postMessage),
+      postBurst: Effect.fn("Sim.postBurst")(function*(guildId, channelId, burst) {
+        const start = yield* Clock.currentTimeMillis
+        const chunk = burst.per_second === undefined ? burst.count : Math.max(1, Math.ceil(burst.per_second / 100))
+        for (let posted = 0; posted < burst.count;) {
+          const upTo = Math.min(burst.count, posted + chunk)
+          for (; posted < upTo; posted++) {
+            yield* postMessage(guildId, channelId, { ...burst, content: `${burst.content} #${posted + 1}` })
+          }
+          if (burst.per_second !== undefined) {
+            const due = start + (posted / burst.per_second) * 1000
+            yield* Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Math.max(0, due - now)))
+          }
+        }
+        return burst.count
+      }),
+      editMessage: Effect.fn("Sim.editMessage")((guildId, channelId, messageId, content) =>
+        onNode(guildId, (node) => node.editMessage(channelId, messageId, content))
+      ),
+      messages: Effect.fn("Sim.messages")((guildId, channelId) =>
+        Effect.flatMap(nodeOf(guildId), (node) => Either.map(node.guild.findChannel(channelId), (rec) => rec.messages.slice()))
+      ),
+      setPresence: Effect.fn("Sim.setPresence")((guildId, userId, status) =>
+        onNode(guildId, (node) => node.setPresence(userId, status))
+      ),
+      emitRaw: Effect.fn("Sim.emitRaw")((guildId, userId, event, payload) =>
+        onNode(guildId, (node) => node.emitRaw(userId, event, payload))
+      ),
+      dropSockets: Effect.fn("Sim.dropSockets")((guildId, userId) => onNode(guildId, (node) => node.dropSockets(userId))),
+      restartGuild: Effect.fn("Sim.restartGuild")((guildId) => onNode(guildId, (node) => node.restart)),
+      suppress: Effect.fn("Sim.suppress")((userId, durationMs) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          state.suppressed.set(userId, durationMs === undefined ? Infinity : now + durationMs)
+        })
+      ),
+      resume: Effect.fn("Sim.resume")((userId) => Effect.sync(() => void state.suppressed.delete(userId))),
+      setTokenTtl: Effect.fn("Sim.setTokenTtl")((seconds) => Effect.sync(() => void (state.tokenTtlSeconds = seconds))),
+      issueToken: Effect.fn("Sim.issueToken")((guildId, userId, ttlSeconds) =>
+        Effect.flatMap(nodeOf(guildId), (node) =>
+          node.guild.members.has(userId)
+            ? Effect.map(Clock.currentTimeMillis, (now) => {
+              const issued = issueGuildToken(core, userId, guildId, now, ttlSeconds)
+              return { token: issued.token, expires_at: new Date(issued.expiresAtMs).toISOString() }
+            })
+            : fault(403, "not_member", `${userId} is not a member of guild ${guildId}`))
+      ),
+      loginCount: Effect.fn("Sim.loginCount")((userId) => Effect.sync(() => state.logins.get(userId) ?? 0)),
+      socketStats: Effect.fn("Sim.socketStats")((guildId) => onNode(guildId, (node) => node.stats)),
+      sockets: Effect.fn("Sim.sockets")((guildId) => onNode(guildId, (node) => node.sockets)),
+      failNext: Effect.fn("Sim.failNext")((plan) =>
+        Effect.sync(() =>
+          void state.faults.set(`${plan.scope}:${plan.route}`, {
+            remaining: plan.count ?? 1,
+            status: plan.status,
+            code: plan.code ?? (plan.status === 429 ? "rate_limited" : "sim_failure"),
+            retryAfterSeconds: plan.retry_after_seconds
+          })
+        )
+      ),
+      seed: Effect.fn("Sim.seed")((seed) => applySeed(seed))
+    }
+
+    const applySeed = (seed: SimSeed) =>
+      Effect.gen(function*() {
+        if (seed.token_ttl_seconds !== undefined) state.tokenTtlSeconds = seed.token_ttl_seconds
+        const users: Record<string, SeedResult["users"][string]> = {}
+        for (const user of seed.users) {
+          users[user.key] = user.kind === "agent"
+            ? yield* createAgent(user)
+            : yield* controls.createUser(user)
+        }
+        const userId = (key: string) =>
+          users[key] === undefined ? fault(400, "unknown_user_key", `seed: no user with key "${key}"`) : Either.right(users[key].id)
+        const guilds: Record<string, SeedResult["guilds"][string]> = {}
+        for (const guild of seed.guilds) {
+          const created = yield* createGuild(guild)
+          for (const key of guild.members) yield* controls.addMember(created.node_id, yield* userId(key))
+          const channels: Record<string, string> = {}
+          for (const channel of guild.channels) {
+            const memberIds = yield* Effect.forEach(channel.members, (key) => userId(key))
+            channels[channel.key] = (yield* controls.createChannel(created.node_id, { ...channel, member_ids: memberIds })).id
+          }
+          guilds[guild.key] = { ...created, channels }
+        }
+        return { center_api_base: center.apiBase, control_base: center.controlBase, users, guilds }
+      })
+
+    const center = yield* makeCenter(core, nodes, makeControlApi(controls), options.centerPort ?? 0)
+    return { ...controls, centerApiBase: center.apiBase, controlBase: center.controlBase }
+  })
+
+export class Sim extends Effect.Service<Sim>()("plexum-fabric/sim/Sim", {
+  scoped: (options?: SimOptions) => make(options)
+}) {
+  /** A sim living in the current scope: `Sim.start(options)` in `it.scoped`. */
+  static readonly start = (options?: SimOptions): Effect.Effect<Sim, SimListenError, Scope.Scope> =>
+    Effect.map(make(options), (shape) => Sim.make(shape))
+}
