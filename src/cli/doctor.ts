@@ -1,0 +1,155 @@
+/**
+ * `plexum-fabric-doctor [--profile <dir>] [--json]`: checks, in order, everything an operator
+ * can get wrong between a Plexum profile and Fabric, one line each with the fix. A check that
+ * cannot run because an earlier one failed is listed as skipped, with why. The exit status is 0
+ * only when every check passed.
+ *
+ * The report goes to stdout (text or JSON); progress goes to stderr.
+ */
+import { Command, Options } from "@effect/cli"
+import { Console, Effect, Layer, Option, Schema } from "effect"
+import { join } from "node:path"
+import { CenterApi } from "../fabric/CenterApi.js"
+import { FabricApi } from "../fabric/FabricApi.js"
+import type { Session } from "../fabric/FabricContract.js"
+import { GuildSocket } from "../inbound/GuildSocket.js"
+import { formatProfileError, Profile, resolveProfileRoot } from "../profile/Profile.js"
+import { ActiveProfile, type LoadedProfile } from "../profile/ProfileSchema.js"
+import { Sessions } from "../sessions/Sessions.js"
+import { VERSION } from "../version.js"
+import { type CheckResult, type DoctorReport, makeReport, renderJson, renderText, skip } from "./doctor/Check.js"
+import { checkChannel, checkGuildAccess, checkLogin, checkSocket } from "./doctor/fabricChecks.js"
+import { checkBindings, checkConfig, checkIdentities, checkRoot } from "./doctor/profileChecks.js"
+import { profileOption } from "./CommandFailed.js"
+import { Progress } from "./Progress.js"
+
+/** Some check failed; the report says which. Makes the command's exit status 1. */
+export class DoctorFailed extends Schema.TaggedError<DoctorFailed>()("DoctorFailed", {
+  failed: Schema.Number,
+  message: Schema.String
+}) {}
+
+/**
+ * The doctor's REST calls go through the plugin's own FabricApi, so they behave as the plugin
+ * will; but an operator waiting at a terminal wants an answer, not four backed-off retries.
+ */
+const doctorProfile = (profile: LoadedProfile): LoadedProfile => ({
+  ...profile,
+  config: { ...profile.config, max_retries: 0, request_timeout_seconds: Math.min(profile.config.request_timeout_seconds, 10) }
+})
+
+const skipAll = (ids: ReadonlyArray<readonly [id: string, title: string]>, why: string) =>
+  ids.map(([id, title]) => skip(id, title, why))
+
+/** The checks that need Fabric, for a profile that loaded. */
+const fabricChecks = (loaded: LoadedProfile) =>
+  Effect.gen(function*() {
+    const progress = yield* Progress
+    const results: Array<CheckResult> = []
+    const sessions = new Map<string, Session>()
+
+    const enabled = [...loaded.identities.values()].filter((i) => i.enabled).sort((a, b) => a.agentId.localeCompare(b.agentId))
+    for (const identity of enabled) {
+      const facts = yield* progress.step(`logging in agent ${identity.agentId}`, checkLogin(loaded, identity), { transient: true })
+      results.push(facts.result)
+      if (Option.isSome(facts.session)) sessions.set(identity.agentId, facts.session.value)
+    }
+
+    const guildsToProbe = new Map<string, { readonly agentId: string; readonly guildNodeId: string; readonly session: Session }>()
+    for (const binding of loaded.bindings) {
+      const session = sessions.get(binding.agentId)
+      if (session === undefined) {
+        results.push(
+          ...skipAll([
+            [`guild:${binding.name}`, `guild ${binding.guildNodeId} (binding ${binding.name})`],
+            [`channel:${binding.name}`, `channel ${binding.channelId} (binding ${binding.name})`]
+          ], `agent ${binding.agentId} did not log in`)
+        )
+        continue
+      }
+      const access = checkGuildAccess(binding, session)
+      results.push(access)
+      if (access.status !== "pass") {
+        results.push(skip(`channel:${binding.name}`, `channel ${binding.channelId} (binding ${binding.name})`, `guild ${binding.guildNodeId} is not accessible`))
+        continue
+      }
+      results.push(yield* progress.step(`checking channel ${binding.name}`, checkChannel(binding, session.user.id), { transient: true }))
+      guildsToProbe.set(`${binding.agentId}@${binding.guildNodeId}`, { agentId: binding.agentId, guildNodeId: binding.guildNodeId, session })
+    }
+
+    for (const { agentId, guildNodeId, session } of guildsToProbe.values()) {
+      results.push(
+        yield* progress.step(`socket.io handshake ${agentId}@${guildNodeId}`, checkSocket(agentId, guildNodeId, session), { transient: true })
+      )
+    }
+    return results
+  }).pipe(Effect.provide(FabricApi.Default.pipe(
+    Layer.provide(Sessions.Default),
+    Layer.provide(Layer.succeed(ActiveProfile, doctorProfile(loaded)))
+  )))
+
+/** Runs every check against the profile at `root` (absolute). Never fails: failures are lines. */
+export const diagnose = Effect.fn("doctor.diagnose")(function*(root: string) {
+  const profile = yield* Profile
+  const results: Array<CheckResult> = []
+
+  const rootCheck = yield* checkRoot(root)
+  results.push(rootCheck)
+  if (rootCheck.status === "pass") {
+    results.push(yield* checkConfig(root))
+    const identities = yield* checkIdentities(root)
+    results.push(identities.result)
+    results.push(...(yield* checkBindings(root, identities.agents)))
+  }
+
+  const profileTitle = "profile loads as the plugin loads it"
+  if (results.some((r) => r.status === "fail")) {
+    results.push(skip("profile", profileTitle, "the profile files above have problems"))
+    results.push(skip("fabric", "Fabric checks (login, guilds, channels, sockets)", "the profile does not load yet"))
+    return makeReport(root, results)
+  }
+  const loaded = yield* Effect.either(profile.load(root))
+  if (loaded._tag === "Left") {
+    const e = loaded.left
+    results.push({
+      id: "profile",
+      title: profileTitle,
+      status: "fail",
+      detail: formatProfileError(e),
+      fix: `edit ${join(root, e.file)}`
+    })
+    results.push(skip("fabric", "Fabric checks (login, guilds, channels, sockets)", "the profile does not load"))
+    return makeReport(root, results)
+  }
+  results.push({
+    id: "profile",
+    title: profileTitle,
+    status: "pass",
+    detail: `${loaded.right.bindings.length} binding(s), ${[...loaded.right.identities.values()].filter((i) => i.enabled).length} enabled agent(s)`
+  })
+  results.push(...(yield* fabricChecks(loaded.right)))
+  return makeReport(root, results)
+})
+
+const jsonOption = Options.boolean("json").pipe(Options.withDescription("print the report as JSON"))
+
+/** Prints the report; fails with `DoctorFailed` when a check failed. */
+export const doctor = Effect.fn("doctor")(function*(options: { readonly profile: Option.Option<string>; readonly json: boolean }) {
+  const report: DoctorReport = yield* diagnose(yield* resolveProfileRoot(options.profile))
+  yield* Console.log(options.json ? renderJson(report) : renderText(report))
+  if (!report.ok) {
+    return yield* new DoctorFailed({
+      failed: report.failed,
+      message: `${report.failed} check(s) failed; each ✗ line above says what to do`
+    })
+  }
+})
+
+export const doctorCommand = Command.make("plexum-fabric-doctor", { profile: profileOption, json: jsonOption }, doctor).pipe(
+  Command.withDescription("Checks a Plexum profile against Fabric: config, identities, bindings, logins, guilds, channels, sockets.")
+)
+
+export const cli = Command.run(doctorCommand, { name: "plexum-fabric-doctor", version: VERSION })
+
+/** What the doctor needs besides the platform (FileSystem, Path, Terminal, HttpClient). */
+export const DoctorLive = Layer.mergeAll(Profile.Default, CenterApi.Default, GuildSocket.Default, Progress.Default)

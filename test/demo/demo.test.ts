@@ -1,0 +1,72 @@
+/**
+ * `npm run demo` as a user runs it: the built demo as a subprocess (sim, profile via the real
+ * commands, plugin under the demo host, echo agent). It must exit 0 after showing both echoes;
+ * with --interactive, lines on stdin are alice's, and end of input ends the demo.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Duration, Effect, Exit } from "effect"
+import { spawn } from "node:child_process"
+import { dirname, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const demoMain = resolve(dirname(fileURLToPath(import.meta.url)), "../../dist/demo/main.js")
+
+interface Finished {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs the demo to its end (at most 60 s); `input` is written to its stdin, then closed. */
+const runDemo = (args: ReadonlyArray<string>, input?: string) =>
+  Effect.gen(function*() {
+    const done = yield* Deferred.make<Finished>()
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, [demoMain, ...args], { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] })
+      ),
+      (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
+    )
+    let stdout = ""
+    let stderr = ""
+    child.stdout!.on("data", (chunk) => void (stdout += chunk))
+    child.stderr!.on("data", (chunk) => void (stderr += chunk))
+    child.on("close", (code) => Deferred.unsafeDone(done, Exit.succeed({ code, stdout, stderr })))
+    if (input !== undefined) child.stdin!.end(input)
+    return yield* Deferred.await(done).pipe(
+      Effect.timeoutFail({
+        duration: Duration.seconds(60),
+        onTimeout: () => new Error(`the demo did not finish in 60 s; stdout:\n${stdout}\nstderr:\n${stderr}`)
+      })
+    )
+  })
+
+describe("npm run demo", () => {
+  it.scopedLive("shows alice's DM and group messages answered in place, then stops cleanly", () =>
+    Effect.gen(function*() {
+      const run = yield* runDemo([])
+      expect(run.code, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`).toBe(0)
+      expect(run.stdout).toContain("[DM alice↔Echo] alice: hi Echo, are you there?")
+      expect(run.stdout).toContain("[DM alice↔Echo] Echo: echo: ")
+      expect(run.stdout).toContain("[#general] alice: @Echo please repeat after me: the build is green")
+      expect(run.stdout).toContain("[#general] Echo: echo: ")
+      expect(run.stdout).toMatch(/\+\d+\.\d ms\s+inbound notification at the host/)
+      expect(run.stdout).toMatch(/\+\d+\.\d ms\s+message\.created m_\w+ in Fabric/)
+      expect(run.stdout).toContain("✓ Fabric holds all 2 echo(es)")
+      expect(run.stdout).toContain("✓ the plugin stopped cleanly (exit status 0)")
+      // Progress is on stderr, one line per step off a terminal.
+      expect(run.stderr).toContain("✓ starting the local Fabric")
+      expect(run.stdout).not.toContain("starting the local Fabric")
+    }), { timeout: 90_000 })
+
+  it.scopedLive("--interactive: each line typed is alice's, end of input ends the demo", () =>
+    Effect.gen(function*() {
+      const run = yield* runDemo(["--interactive"], "ping over DM\n#general @Echo ping the room\n")
+      expect(run.code, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`).toBe(0)
+      expect(run.stdout).toContain("[DM alice↔Echo] alice: ping over DM")
+      expect(run.stdout).toContain("[DM alice↔Echo] Echo: echo: ")
+      expect(run.stdout).toContain("[#general] alice: @Echo ping the room")
+      expect(run.stdout).toContain("[#general] Echo: echo: ")
+      expect(run.stdout).toContain("✓ the plugin stopped cleanly")
+    }), { timeout: 90_000 })
+})
