@@ -1,0 +1,151 @@
+/**
+ * CatchUp against the real sim, over real HTTP: history paging, the cap, the first-connect
+ * watermark, channels found by re-sync, unreadable channels and the concurrency bound.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Logger, Option } from "effect"
+import type { Channel, Message } from "../../src/fabric/FabricContract.js"
+import { CatchUp } from "../../src/inbound/CatchUp.js"
+import { LastSeen } from "../../src/inbound/LastSeen.js"
+import { ActiveProfile, defaultConfig, type PluginConfig } from "../../src/profile/ProfileSchema.js"
+import { Sim } from "../../src/sim/Sim.js"
+import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
+import { fabricLayer, newProbe } from "./catchupSimLayers.js"
+
+const AGENTS = ["agent-a", "agent-b"] as const
+
+/** A guild with two agents and a human, a group channel, and the catch-up stack wired to it. */
+const fixture = (config: Partial<PluginConfig> = {}) =>
+  Effect.gen(function*() {
+    const sim = yield* Sim.start()
+    const guild = yield* sim.createGuild({ name: "Acme" })
+    const human = yield* sim.createUser({ display_name: "Ada" })
+    const agents = yield* Effect.forEach(AGENTS, (name) => sim.createAgent({ display_name: name }))
+    for (const user of [human, ...agents]) yield* sim.addMember(guild.node_id, user.id)
+    const group = (name: string) =>
+      sim.createChannel(guild.node_id, { name, x_type: "group", member_ids: [human.id, ...agents.map((a) => a.id)] })
+    const general = yield* group("general")
+
+    const probe = newProbe()
+    const warnings: Array<string> = []
+    const profile = Layer.succeed(ActiveProfile, {
+      root: "profile",
+      config: { ...defaultConfig, center_api_base: sim.centerApiBase, ...config },
+      identities: new Map(AGENTS.map((id, i) => [id, { agentId: id, apiKey: agents[i]!.api_key, enabled: true }])),
+      bindings: []
+    })
+    const layer = CatchUp.Default.pipe(
+      Layer.provideMerge(Layer.mergeAll(LastSeen.Default, FiberRegistry.Default)),
+      Layer.provide(fabricLayer(probe)),
+      Layer.provide(profile),
+      Layer.merge(Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ logLevel, message }) => {
+          if (logLevel._tag === "Warning") warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
+        })
+      ))
+    )
+    const context = yield* Layer.build(layer)
+
+    const post = (channelId: string, count: number, wakeup = true) =>
+      sim.postBurst(guild.node_id, channelId, { author_id: human.id, content: "hello", wakeup, count })
+    const history = (channelId: string) => Effect.map(sim.messages(guild.node_id, channelId), (all) => all.map((m) => m.id))
+
+    /** One catch-up run for `agentId`; what it handed over, per channel, in order. */
+    const catchUp = (channels: ReadonlyArray<Channel>, firstConnect: boolean, agentId: string = AGENTS[0]) =>
+      Effect.gen(function*() {
+        const handed = new Map<string, Array<string>>()
+        const deliver = (m: Message, c: Channel) => Effect.sync(() => handed.set(c.id, [...(handed.get(c.id) ?? []), m.id]))
+        yield* (yield* CatchUp).run({ agentId, guildNodeId: guild.node_id, channels, firstConnect, deliver })
+        return handed
+      }).pipe(Effect.provide(context))
+
+    const watermarkOf = (channelId: string, agentId: string = AGENTS[0]) =>
+      Effect.flatMap(LastSeen, (lastSeen) => lastSeen.get(agentId, channelId)).pipe(Effect.provide(context))
+
+    return { sim, guild, human, agents, general, group, post, history, catchUp, watermarkOf, probe, warnings }
+  })
+
+describe("CatchUp against the sim", () => {
+  it.scopedLive("first connect sets the watermark to the newest message without delivering", () =>
+    Effect.gen(function*() {
+      const { catchUp, general, history, post, watermarkOf } = yield* fixture()
+      yield* post(general.id, 12)
+      const handed = yield* catchUp([general], true)
+      expect(handed.size).toBe(0)
+      expect(yield* watermarkOf(general.id)).toEqual(Option.some((yield* history(general.id)).at(-1)))
+    }))
+
+  it.scopedLive("fills the gap after a drop, in posting order, non-waking messages included", () =>
+    Effect.gen(function*() {
+      const { catchUp, general, history, post } = yield* fixture()
+      yield* post(general.id, 5)
+      yield* catchUp([general], true)
+      yield* post(general.id, 130, true)
+      yield* post(general.id, 20, false)
+      const handed = yield* catchUp([general], false)
+      expect(handed.get(general.id)).toEqual((yield* history(general.id)).slice(5))
+      // Nothing new: nothing handed over, one call.
+      expect((yield* catchUp([general], false)).size).toBe(0)
+    }))
+
+  it.scopedLive("a gap larger than the cap hands over the newest N in order and warns", () =>
+    Effect.gen(function*() {
+      const { catchUp, general, history, post, warnings } = yield* fixture({ catchup_max_messages: 20 })
+      yield* post(general.id, 3)
+      yield* catchUp([general], true)
+      yield* post(general.id, 150)
+      const handed = yield* catchUp([general], false)
+      expect(handed.get(general.id)).toEqual((yield* history(general.id)).slice(-20))
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toContain(`"general" (${general.id})`)
+      expect(warnings[0]).toContain("skipped 130 older ones")
+    }))
+
+  it.scopedLive("a channel found by re-sync is replayed from its beginning", () =>
+    Effect.gen(function*() {
+      const { agents, catchUp, general, guild, history, human, sim } = yield* fixture()
+      yield* catchUp([general], true)
+      const dm = yield* sim.openDm(guild.node_id, human.id, agents[0]!.id)
+      yield* sim.postBurst(guild.node_id, dm.id, { author_id: human.id, content: "psst", count: 7 })
+      const handed = yield* catchUp([dm], false)
+      expect(handed.get(dm.id)).toEqual(yield* history(dm.id))
+      expect(handed.has(general.id)).toBe(false)
+    }))
+
+  it.scopedLive("a channel the agent cannot read is logged with the reason and asked once; the others catch up", () =>
+    Effect.gen(function*() {
+      const { agents, catchUp, general, group, guild, history, post, probe, sim, warnings } = yield* fixture()
+      const left = yield* group("left-behind")
+      yield* catchUp([general, left], true)
+      yield* post(general.id, 4)
+      yield* post(left.id, 4)
+      yield* sim.leaveChannel(guild.node_id, agents[0]!.id, left.id)
+      const before = probe.calls
+      const handed = yield* catchUp([left, general], false)
+      expect(handed.get(general.id)).toEqual(yield* history(general.id))
+      expect(handed.has(left.id)).toBe(false)
+      expect(probe.calls - before).toBe(2)
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toContain(`"left-behind" (${left.id}) gave up`)
+      expect(warnings[0]).toContain("403")
+    }))
+
+  it.scopedLive("never has more history calls in flight on a guild than catchup_concurrency, across agents", () =>
+    Effect.gen(function*() {
+      const { catchUp, group, history, post, probe } = yield* fixture({ catchup_concurrency: 3 })
+      const channels = yield* Effect.forEach(Array.from({ length: 8 }, (_, i) => `room-${i}`), group)
+      for (const channel of channels) yield* post(channel.id, 230)
+      const [a, b] = yield* Effect.all([catchUp(channels, false, AGENTS[0]), catchUp(channels, false, AGENTS[1])], {
+        concurrency: "unbounded"
+      })
+      expect(probe.maxInFlight).toBeLessThanOrEqual(3)
+      expect(probe.maxInFlight).toBeGreaterThan(1)
+      expect(probe.calls).toBe(2 * 8 * 3)
+      for (const channel of channels) {
+        const all = yield* history(channel.id)
+        expect(a.get(channel.id)).toEqual(all)
+        expect(b.get(channel.id)).toEqual(all)
+      }
+    }))
+})
