@@ -1,15 +1,89 @@
 /**
- * STUB — owned by the tools helper. Signature is the contract the host layer relies on.
+ * The agent-facing tools: the static catalog (`tools/list` and the manifest answer it before
+ * any profile is loaded) and the service that runs a call with the activated plugin's services.
+ *
+ * A call never fails for the tool's own reasons: bad arguments, an unbound channel, a Fabric
+ * error and even a defect become a result with `isError` and one line. Only an unknown tool
+ * name fails (the host answers it with -32602).
  */
-import { Effect, Schema } from "effect"
-import type { ToolInfo, ToolResult } from "./Tool.js"
+import type { FileSystem, Path } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { Cause, Effect, Redacted, Schema } from "effect"
+import { FabricApi } from "../fabric/FabricApi.js"
+import { ActiveProfile } from "../profile/ProfileSchema.js"
+import { Attr, toolSpan } from "../telemetry/Spans.js"
+import { attachmentTools } from "./attachments.js"
+import { canvasTools } from "./canvas.js"
+import { channelTools } from "./channels.js"
+import { commandTools } from "./commands.js"
+import { Membership } from "./Membership.js"
+import { presenceTools } from "./presence.js"
+import { sendTools } from "./send.js"
+import { subDiscussionTools } from "./subDiscussions.js"
+import type { Tool, ToolInfo, ToolResult } from "./Tool.js"
 
 export class UnknownTool extends Schema.TaggedError<UnknownTool>()("UnknownTool", { name: Schema.String }) {}
 
+/** Every tool, `send` first: it is the outbound tool of every channel. */
+export const allTools: ReadonlyArray<Tool> = [
+  ...sendTools,
+  ...attachmentTools,
+  ...channelTools,
+  ...canvasTools,
+  ...subDiscussionTools,
+  ...presenceTools,
+  ...commandTools
+]
+
+export const toolCatalog: ReadonlyArray<ToolInfo> = allTools.map((tool) => tool.info)
+
+const byName: ReadonlyMap<string, Tool> = new Map(allTools.map((tool) => [tool.info.name, tool]))
+
+const success = (text: string): ToolResult => ({ content: [{ type: "text", text }] })
+const failure = (text: string): ToolResult => ({ content: [{ type: "text", text }], isError: true })
+
 export class Tools extends Effect.Service<Tools>()("plexum-fabric/Tools", {
-  succeed: {
-    list: [] as ReadonlyArray<ToolInfo>,
-    /** Never fails for a tool's own failure: that is a result with `isError`. */
-    call: (name: string, _args: unknown): Effect.Effect<ToolResult, UnknownTool> => Effect.fail(new UnknownTool({ name }))
-  }
+  effect: Effect.gen(function*() {
+    const context = yield* Effect.context<FabricApi | ActiveProfile | Membership | FileSystem.FileSystem | Path.Path>()
+    const profile = yield* ActiveProfile
+    const keys = [...profile.identities.values()].flatMap((identity) =>
+      Redacted.isRedacted(identity.apiKey) ? [Redacted.value(identity.apiKey)] : []
+    ).filter((key) => key.length > 0)
+
+    /**
+     * Defence in depth: no text is built from a key, but a Fabric error message is quoted in
+     * places, and a key in it must not reach the agent.
+     */
+    const scrub = (text: string) => keys.reduce((clean, key) => clean.split(key).join("[redacted]"), text)
+
+    const run = (tool: Tool, args: unknown) =>
+      tool.run(args).pipe(
+        Effect.map(success),
+        Effect.catchTag("ToolFailure", (error) => Effect.succeed(failure(error.message))),
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause)
+            // The rendered cause, not the cause itself: a defect can carry a request object,
+            // and only text that went through `scrub` leaves this function.
+            : Effect.logError(`tool ${tool.info.name} failed unexpectedly: ${scrub(Cause.pretty(cause))}`).pipe(
+              Effect.as(failure(`tool ${tool.info.name} failed unexpectedly; the plugin log has the details`))
+            )
+        ),
+        Effect.map((result) => ({ ...result, content: result.content.map((part) => ({ ...part, text: scrub(part.text) })) })),
+        Effect.tap((result) => Effect.annotateCurrentSpan(Attr.outcome, result.isError ? "error" : "ok")),
+        Effect.withSpan(toolSpan(tool.info.name), { attributes: { [Attr.tool]: tool.info.name } }),
+        Effect.provide(context)
+      )
+
+    const call = Effect.fn("Tools.call")(function*(name: string, args: unknown) {
+      const tool = byName.get(name)
+      if (tool === undefined) return yield* new UnknownTool({ name })
+      return yield* run(tool, args)
+    })
+
+    return { list: toolCatalog, call }
+  }),
+  // send_file reads local files; the plugin only ever runs on Node, so the tools bring the
+  // Node file system along instead of widening what the activated plugin must be given.
+  dependencies: [Membership.Default, NodeContext.layer]
 }) {}

@@ -1,0 +1,136 @@
+/**
+ * Test doubles for the tools: a fixture profile (two agents, three bindings), a partial
+ * FabricApi that records its calls and dies on any method a test did not give, a tracer that
+ * keeps the spans, and the Tools service wired to them.
+ */
+import { Effect, Layer, Option, Redacted, Tracer } from "effect"
+import { FabricApi } from "../../src/fabric/FabricApi.js"
+import type * as C from "../../src/fabric/FabricContract.js"
+import { FabricError } from "../../src/fabric/FabricError.js"
+import { ActiveProfile, type Binding, defaultConfig } from "../../src/profile/ProfileSchema.js"
+import type { ToolResult } from "../../src/tools/Tool.js"
+import { Tools } from "../../src/tools/Tools.js"
+
+export const ALICE = "alice"
+export const BOB = "bob"
+export const GUILD = "g_acme"
+export const OTHER_GUILD = "g_other"
+/** Alice's key: it must never show up in a tool's text. */
+export const ALICE_KEY = "fab_key_alice_5ecret"
+
+export const bindings: ReadonlyArray<Binding> = [
+  { name: "general", agentId: ALICE, guildNodeId: GUILD, channelId: "c_general", file: "channels/general.json" },
+  { name: "ops", agentId: BOB, guildNodeId: OTHER_GUILD, channelId: "c_ops", file: "channels/ops.json" },
+  { name: "random", agentId: ALICE, guildNodeId: GUILD, channelId: "c_random", file: "channels/random.json" }
+]
+
+export const profileLayer = (root = "/nonexistent/plexum-profile") =>
+  Layer.succeed(ActiveProfile, {
+    root,
+    config: defaultConfig,
+    identities: new Map([
+      [ALICE, { agentId: ALICE, apiKey: Redacted.make(ALICE_KEY), enabled: true }],
+      [BOB, { agentId: BOB, apiKey: Redacted.make("fab_key_bob"), enabled: true }]
+    ]),
+    bindings
+  })
+
+export const channel = (id: string, name: string, x_type: C.ChannelXType = "group"): C.Channel => ({ id, name, x_type })
+
+export const message = (id: string, channelId: string, content = "hi"): C.Message => ({
+  id,
+  channel_id: channelId,
+  author_id: "u_alice",
+  author_name: "Alice",
+  content,
+  wakeup: false,
+  created_at: "2026-01-01T00:00:00Z"
+})
+
+export const fabricError = (reason: FabricError["reason"], extra: Partial<FabricError> = {}) =>
+  new FabricError({ route: "POST /api/channels/{id}/messages", reason, message: `Fabric said ${reason}`, ...extra })
+
+export interface Call {
+  readonly method: string
+  readonly args: ReadonlyArray<unknown>
+}
+
+/**
+ * A FabricApi with only the given methods, each call recorded in `calls`; any other method
+ * dies naming itself, so a test sees at once which call it did not expect.
+ */
+export const fakeFabric = (impl: Partial<FabricApi>) => {
+  const calls: Array<Call> = []
+  const api = new Proxy(impl, {
+    get: (target, key) => {
+      const method = String(key)
+      const real = target[key as keyof FabricApi] as ((...args: ReadonlyArray<unknown>) => unknown) | undefined
+      if (real === undefined) return () => Effect.dieMessage(`FabricApi.${method} is not part of this fake`)
+      return (...args: ReadonlyArray<unknown>) => {
+        calls.push({ method, args })
+        return real(...args)
+      }
+    }
+  }) as unknown as FabricApi
+  const callsOf = (method: string) => calls.filter((call) => call.method === method)
+  return { layer: Layer.succeed(FabricApi, api), calls, callsOf }
+}
+
+export const toolsLayer = (fabric: Layer.Layer<FabricApi>, root?: string) =>
+  Tools.Default.pipe(Layer.provide(Layer.mergeAll(fabric, profileLayer(root))))
+
+export const call = (name: string, args: unknown) => Effect.flatMap(Tools, (tools) => tools.call(name, args))
+
+export const textOf = (result: ToolResult): string => {
+  if (result.content.length !== 1) throw new Error(`expected one text part, got ${result.content.length}`)
+  return result.content[0]!.text
+}
+
+/** Asserts a failed result and returns its line. */
+export const errorOf = (result: ToolResult): string => {
+  if (result.isError !== true) throw new Error(`expected isError, got: ${textOf(result)}`)
+  return textOf(result)
+}
+
+/** Asserts a successful result and returns its text. */
+export const okOf = (result: ToolResult): string => {
+  if (result.isError === true) throw new Error(`expected success, got: ${textOf(result)}`)
+  return textOf(result)
+}
+
+export interface RecordedSpan {
+  readonly name: string
+  readonly attributes: Map<string, unknown>
+}
+
+/** A tracer that keeps every span it starts, for assertions on names and attributes. */
+export const recordingTracer = () => {
+  const spans: Array<RecordedSpan> = []
+  let next = 0
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, _startTime, kind, options) => {
+      const attributes = new Map<string, unknown>(Object.entries(options?.attributes ?? {}))
+      spans.push({ name, attributes })
+      const span: Tracer.Span = {
+        _tag: "Span",
+        name,
+        spanId: `span${++next}`,
+        traceId: "trace",
+        parent,
+        context,
+        status: { _tag: "Started", startTime: 0n },
+        attributes,
+        links: [...links],
+        sampled: true,
+        kind,
+        end: () => undefined,
+        attribute: (key, value) => void attributes.set(key, value),
+        event: () => undefined,
+        addLinks: () => undefined
+      }
+      return span
+    },
+    context: (f) => f()
+  })
+  return { tracer, spans, named: (name: string) => Option.fromNullable(spans.find((span) => span.name === name)) }
+}
