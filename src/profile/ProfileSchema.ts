@@ -6,6 +6,13 @@ import { Context, Redacted, Schema } from "effect"
 
 export const PLUGIN_NAME = "plexum-fabric-channel"
 
+/** Profile files, relative to the profile root (POSIX separators; join them with Path). */
+export const CONFIG_FILE = "plugins/plexum-fabric-channel/config.json"
+export const IDENTITIES_FILE = "fabric-identities.json"
+export const CHANNELS_DIR = "channels"
+/** `fabric-identities.json` holds API keys: owner read/write only. */
+export const IDENTITIES_FILE_MODE = 0o600
+
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
 

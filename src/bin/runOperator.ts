@@ -1,0 +1,54 @@
+/**
+ * How an operator command runs as a process: results on stdout, errors and logs on stderr, and
+ * the exit status: 0 done, 1 failed (the message says why), 2 bad usage (the usage was printed).
+ */
+import { ValidationError } from "@effect/cli"
+import type { HttpClient } from "@effect/platform"
+import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
+import { Cause, Console, Effect, Exit, Layer, Logger, Option } from "effect"
+import type { CommandFailed } from "../cli/CommandFailed.js"
+
+const exitCode = (exit: Exit.Exit<unknown, unknown>): number =>
+  Exit.match(exit, {
+    onSuccess: () => 0,
+    onFailure: (cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? 130
+        : Option.match(Cause.failureOption(cause), {
+          onNone: () => 1,
+          onSome: (error) => (ValidationError.isValidationError(error) ? 2 : 1)
+        })
+  })
+
+/** stdout carries the command's result only: log lines go to stderr, as `name: warning: …`. */
+const stderrLogger = (name: string) =>
+  Logger.make(({ logLevel, message }) => {
+    const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
+    globalThis.console.error(`${name}: ${logLevel.label.toLowerCase()}: ${text}`)
+  })
+
+const platformLive = (name: string) =>
+  Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici, Logger.replace(Logger.defaultLogger, stderrLogger(name)))
+
+/** @effect/cli has already printed a usage error; a CommandFailed is printed here. */
+const report = (name: string, cause: Cause.Cause<CommandFailed | ValidationError.ValidationError>) =>
+  Option.match(Cause.failureOption(cause), {
+    onSome: (error) =>
+      ValidationError.isValidationError(error) ? Effect.void : Console.error(`${name}: ${error.message}`),
+    onNone: () =>
+      Cause.isInterruptedOnly(cause) ? Effect.void : Console.error(`${name}: unexpected failure\n${Cause.pretty(cause)}`)
+  })
+
+export const runOperator = <E extends CommandFailed | ValidationError.ValidationError>(
+  name: string,
+  command: Effect.Effect<void, E, NodeContext.NodeContext | HttpClient.HttpClient>
+): void =>
+  command.pipe(
+    Effect.tapErrorCause((cause) => report(name, cause)),
+    Effect.provide(platformLive(name)),
+    NodeRuntime.runMain({
+      disableErrorReporting: true,
+      disablePrettyLogger: true,
+      teardown: (exit, onExit) => onExit(exitCode(exit))
+    })
+  )
