@@ -1,12 +1,14 @@
 /**
- * STUB — owned by the fabric/sessions helper. Signature is the contract other modules rely on.
- * Guild REST calls on behalf of a Plexum agent: the guild token comes from Sessions; a 401
- * invalidates the session and retries once; 429 / 5xx are retried as fabric-api.md says.
+ * Guild REST calls on behalf of a Plexum agent. The guild token comes from Sessions; a 401
+ * drops the login that issued it and the call is tried once more with a fresh token; 429 and
+ * 5xx are retried by FabricHttp as fabric-api.md says.
  */
-import { Effect } from "effect"
-import type * as C from "./FabricContract.js"
-import type { FabricError } from "./FabricError.js"
-import type { SessionError } from "../sessions/Sessions.js"
+import { Effect, Schema } from "effect"
+import { ActiveProfile } from "../profile/ProfileSchema.js"
+import { type GuildAccess, type SessionError, Sessions } from "../sessions/Sessions.js"
+import * as C from "./FabricContract.js"
+import { FabricError } from "./FabricError.js"
+import { type FabricRequest, FabricHttp, RequestPolicy, requestPolicy } from "./FabricHttp.js"
 
 export type FabricCallError = FabricError | SessionError
 
@@ -21,36 +23,260 @@ export interface HistoryQuery {
   readonly limit?: number
 }
 
-const todo = (name: string) => (..._args: ReadonlyArray<unknown>): Effect.Effect<never, FabricCallError> =>
-  Effect.dieMessage(`FabricApi.${name}: not implemented`)
+/** A guild request without where it goes and with what token: Sessions decide those. */
+type GuildRequest<A, I> = Omit<FabricRequest<A, I>, "base" | "target" | "token">
+
+/** Counted as Fabric counts: in Unicode code points. */
+const contentLength = (content: string) => Array.from(content).length
+
+const rejected = (route: C.RouteName, code: string, message: string) =>
+  new FabricError({ route: C.RouteTemplates[route], reason: "bad_request", code, message })
+
+const checkContent = (content: string) => {
+  const length = contentLength(content)
+  return length === 0
+    ? Effect.fail(rejected("postMessage", "content_empty", "the message is empty; write 1 to 4000 characters"))
+    : length > C.MESSAGE_CONTENT_MAX
+    ? Effect.fail(
+      rejected(
+        "postMessage",
+        "content_too_long",
+        `the message has ${length} characters, Fabric takes at most ${C.MESSAGE_CONTENT_MAX}; shorten it or send it in parts`
+      )
+    )
+    : Effect.void
+}
+
+const checkLimit = (limit: number | undefined) =>
+  limit === undefined || (Number.isInteger(limit) && limit >= 1 && limit <= C.HISTORY_LIMIT_MAX)
+    ? Effect.void
+    : Effect.fail(rejected("listMessages", "invalid_limit", `limit must be an integer from 1 to ${C.HISTORY_LIMIT_MAX}, not ${limit}`))
+
+const checkSize = (name: string, bytes: Uint8Array) =>
+  bytes.byteLength <= C.ATTACHMENT_MAX_BYTES
+    ? Effect.void
+    : Effect.fail(
+      new FabricError({
+        route: C.RouteTemplates.uploadAttachment,
+        reason: "too_large",
+        message: `${name} has ${bytes.byteLength} bytes, Fabric takes at most ${C.ATTACHMENT_MAX_BYTES} (25 MiB); send a smaller file`
+      })
+    )
+
+const decodeCanvas = Schema.decodeUnknownOption(C.Canvas)
+
+/** A stale `base_version`: say which version is current, so the caller can redo its edit. */
+const staleCanvas = (channelId: string, baseVersion: number) => (error: FabricError) => {
+  if (error.reason !== "conflict") return error
+  const current = decodeCanvas(error.current)
+  return error.withMessage(
+    `the canvas of channel ${channelId} changed since version ${baseVersion}` +
+      (current._tag === "Some" ? ` (it is at version ${current.value.version})` : "") +
+      `; read it again, apply the change to the current content, and save with its version`,
+    current._tag === "Some" ? current.value : error.current
+  )
+}
+
+const unauthorizedTwice = (ref: GuildRef) => (error: FabricError) =>
+  error.reason === "unauthorized"
+    ? error.withMessage(
+      `guild ${ref.guildNodeId} refused a token the center had just issued to agent ${ref.agentId} (401${
+        error.code === undefined ? "" : ` ${error.code}`
+      }); check that the center and the guild node share their signing key and that their clocks agree`
+    )
+    : error
 
 export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/FabricApi", {
-  succeed: {
-    listChannels: todo("listChannels") as (g: GuildRef) => Effect.Effect<ReadonlyArray<C.Channel>, FabricCallError>,
-    getChannel: todo("getChannel") as (g: GuildRef, channelId: string) => Effect.Effect<C.Channel, FabricCallError>,
-    createChannel: todo("createChannel") as (g: GuildRef, body: C.CreateChannelBody) => Effect.Effect<C.Channel, FabricCallError>,
-    joinChannel: todo("joinChannel") as (g: GuildRef, channelId: string) => Effect.Effect<C.Channel, FabricCallError>,
-    leaveChannel: todo("leaveChannel") as (g: GuildRef, channelId: string) => Effect.Effect<void, FabricCallError>,
-    listMembers: todo("listMembers") as (g: GuildRef, channelId: string) => Effect.Effect<ReadonlyArray<C.Member>, FabricCallError>,
-    openDm: todo("openDm") as (g: GuildRef, userId: string) => Effect.Effect<C.Channel, FabricCallError>,
-    listMessages: todo("listMessages") as (g: GuildRef, channelId: string, query: HistoryQuery) => Effect.Effect<C.MessagePage, FabricCallError>,
+  effect: Effect.gen(function*() {
+    const profile = yield* ActiveProfile
+    const sessions = yield* Sessions
+    const http = yield* FabricHttp
+    const policy = requestPolicy(profile.config)
+
+    const send = <A, I>(access: GuildAccess, request: GuildRequest<A, I>) =>
+      http.request({ ...request, base: access.endpoint, target: `guild ${access.guildNodeId}`, token: access.token }).pipe(
+        Effect.provideService(RequestPolicy, policy)
+      )
+
+    /**
+     * One guild call. A 401 means the token expired or was revoked: drop exactly the login that
+     * issued it (other callers may already hold a newer one) and try once more.
+     */
+    const call = <A, I>(ref: GuildRef, request: (access: GuildAccess) => GuildRequest<A, I>): Effect.Effect<A, FabricCallError> =>
+      Effect.gen(function*() {
+        const access = yield* sessions.guild(ref.agentId, ref.guildNodeId)
+        return yield* send(access, request(access)).pipe(
+          Effect.catchIf((error) => error.reason === "unauthorized", () =>
+            Effect.gen(function*() {
+              yield* Effect.logDebug(`guild ${ref.guildNodeId} refused the token of agent ${ref.agentId}; logging in again`)
+              yield* sessions.invalidate(ref.agentId, access.generation)
+              const fresh = yield* sessions.guild(ref.agentId, ref.guildNodeId)
+              return yield* send(fresh, request(fresh)).pipe(Effect.mapError(unauthorizedTwice(ref)))
+            }))
+        )
+      })
+
+    const annotate = (ref: GuildRef, channelId?: string) =>
+      Effect.annotateCurrentSpan(
+        channelId === undefined
+          ? { agent: ref.agentId, guild: ref.guildNodeId }
+          : { agent: ref.agentId, guild: ref.guildNodeId, channel: channelId }
+      )
+
+    /** The types already hold every body to its schema: a failure here is a bug. */
+    const encode = <A, I>(schema: Schema.Schema<A, I>, value: A): Effect.Effect<I> => Effect.orDie(Schema.encode(schema)(value))
+
+    const listChannels = Effect.fn("FabricApi.listChannels")(function*(g: GuildRef) {
+      yield* annotate(g)
+      const list = yield* call(g, () => ({ route: "listChannels", path: C.Paths.channels, response: C.ChannelList }))
+      return list.channels
+    })
+
+    const getChannel = Effect.fn("FabricApi.getChannel")(function*(g: GuildRef, channelId: string) {
+      yield* annotate(g, channelId)
+      return yield* call(g, () => ({ route: "getChannel", path: C.Paths.channel(channelId), response: C.Channel }))
+    })
+
+    const createChannel = Effect.fn("FabricApi.createChannel")(function*(g: GuildRef, body: C.CreateChannelBody) {
+      yield* annotate(g)
+      const json = yield* encode(C.CreateChannelBody, body)
+      return yield* call(g, () => ({ route: "createChannel", path: C.Paths.channels, json, response: C.Channel }))
+    })
+
+    const joinChannel = Effect.fn("FabricApi.joinChannel")(function*(g: GuildRef, channelId: string) {
+      yield* annotate(g, channelId)
+      return yield* call(g, () => ({ route: "joinChannel", path: C.Paths.joinChannel(channelId), response: C.Channel }))
+    })
+
+    const leaveChannel = Effect.fn("FabricApi.leaveChannel")(function*(g: GuildRef, channelId: string) {
+      yield* annotate(g, channelId)
+      return yield* call(g, () => ({ route: "leaveChannel", path: C.Paths.leaveChannel(channelId), response: Schema.Void }))
+    })
+
+    const listMembers = Effect.fn("FabricApi.listMembers")(function*(g: GuildRef, channelId: string) {
+      yield* annotate(g, channelId)
+      const list = yield* call(g, () => ({ route: "listMembers", path: C.Paths.members(channelId), response: C.MemberList }))
+      return list.members
+    })
+
+    const openDm = Effect.fn("FabricApi.openDm")(function*(g: GuildRef, userId: string) {
+      yield* annotate(g)
+      const json = yield* encode(C.CreateDmBody, { user_id: userId })
+      return yield* call(g, () => ({ route: "openDm", path: C.Paths.dms, json, response: C.Channel }))
+    })
+
+    const listMessages = Effect.fn("FabricApi.listMessages")(function*(g: GuildRef, channelId: string, query: HistoryQuery) {
+      yield* annotate(g, channelId)
+      yield* checkLimit(query.limit)
+      const urlParams = { after: query.after, before: query.before, limit: query.limit?.toString() }
+      return yield* call(g, () => ({ route: "listMessages", path: C.Paths.messages(channelId), urlParams, response: C.MessagePage }))
+    })
+
     /** `author_id` is filled in from the session. */
-    postMessage: todo("postMessage") as (
-      g: GuildRef,
-      channelId: string,
-      body: Omit<C.PostMessageBody, "author_id">
-    ) => Effect.Effect<C.Message, FabricCallError>,
-    getCanvas: todo("getCanvas") as (g: GuildRef, channelId: string) => Effect.Effect<C.Canvas, FabricCallError>,
-    putCanvas: todo("putCanvas") as (g: GuildRef, channelId: string, content: string, baseVersion: number) => Effect.Effect<C.Canvas, FabricCallError>,
-    listSubDiscussions: todo("listSubDiscussions") as (g: GuildRef, channelId: string) => Effect.Effect<ReadonlyArray<C.SubDiscussion>, FabricCallError>,
-    createSubDiscussion: todo("createSubDiscussion") as (
+    const postMessage = Effect.fn("FabricApi.postMessage")(
+      function*(g: GuildRef, channelId: string, body: Omit<C.PostMessageBody, "author_id">) {
+        yield* annotate(g, channelId)
+        yield* checkContent(body.content)
+        return yield* call(g, (access) => ({
+          route: "postMessage",
+          path: C.Paths.messages(channelId),
+          json: { ...body, author_id: access.userId } satisfies C.PostMessageBody,
+          response: C.Message
+        }))
+      }
+    )
+
+    const getCanvas = Effect.fn("FabricApi.getCanvas")(function*(g: GuildRef, channelId: string) {
+      yield* annotate(g, channelId)
+      return yield* call(g, () => ({ route: "getCanvas", path: C.Paths.canvas(channelId), response: C.Canvas }))
+    })
+
+    const putCanvas = Effect.fn("FabricApi.putCanvas")(function*(g: GuildRef, channelId: string, content: string, baseVersion: number) {
+      yield* annotate(g, channelId)
+      const json = yield* encode(C.PutCanvasBody, { content, base_version: baseVersion })
+      return yield* call(g, () => ({ route: "putCanvas", path: C.Paths.canvas(channelId), json, response: C.Canvas })).pipe(
+        Effect.mapError((error) => error._tag === "FabricError" ? staleCanvas(channelId, baseVersion)(error) : error)
+      )
+    })
+
+    const listSubDiscussions = Effect.fn("FabricApi.listSubDiscussions")(function*(g: GuildRef, channelId: string) {
+      yield* annotate(g, channelId)
+      const list = yield* call(g, () => ({
+        route: "listSubDiscussions",
+        path: C.Paths.subDiscussions(channelId),
+        response: C.SubDiscussionList
+      }))
+      return list.sub_discussions
+    })
+
+    const createSubDiscussion = Effect.fn("FabricApi.createSubDiscussion")(function*(
       g: GuildRef,
       channelId: string,
       body: { readonly title: string; readonly participant_ids: ReadonlyArray<string>; readonly anchor_message_id?: string }
-    ) => Effect.Effect<C.SubDiscussion, FabricCallError>,
-    closeSubDiscussion: todo("closeSubDiscussion") as (g: GuildRef, subDiscussionId: string, summary?: string) => Effect.Effect<C.SubDiscussion, FabricCallError>,
-    putPresence: todo("putPresence") as (g: GuildRef, status: "online" | "idle" | "dnd" | "offline", activity?: string) => Effect.Effect<void, FabricCallError>,
-    putCommands: todo("putCommands") as (g: GuildRef, commands: typeof C.PutCommandsBody.Type["commands"]) => Effect.Effect<void, FabricCallError>,
-    uploadAttachment: todo("uploadAttachment") as (g: GuildRef, name: string, mime: string, bytes: Uint8Array) => Effect.Effect<C.Attachment, FabricCallError>
-  }
+    ) {
+      yield* annotate(g, channelId)
+      const json = yield* encode(C.CreateSubDiscussionBody, body)
+      return yield* call(g, () => ({
+        route: "createSubDiscussion",
+        path: C.Paths.subDiscussions(channelId),
+        json,
+        response: C.SubDiscussion
+      }))
+    })
+
+    const closeSubDiscussion = Effect.fn("FabricApi.closeSubDiscussion")(function*(g: GuildRef, subDiscussionId: string, summary?: string) {
+      yield* annotate(g)
+      yield* Effect.annotateCurrentSpan({ sub_discussion: subDiscussionId })
+      const json = yield* encode(C.CloseSubDiscussionBody, summary === undefined ? {} : { summary })
+      return yield* call(g, () => ({
+        route: "closeSubDiscussion",
+        path: C.Paths.closeSubDiscussion(subDiscussionId),
+        json,
+        response: C.SubDiscussion
+      }))
+    })
+
+    const putPresence = Effect.fn("FabricApi.putPresence")(
+      function*(g: GuildRef, status: "online" | "idle" | "dnd" | "offline", activity?: string) {
+        yield* annotate(g)
+        const json = yield* encode(C.PutPresenceBody, activity === undefined ? { status } : { status, activity })
+        return yield* call(g, () => ({ route: "putPresence", path: C.Paths.presence, json, response: Schema.Void }))
+      }
+    )
+
+    const putCommands = Effect.fn("FabricApi.putCommands")(function*(g: GuildRef, commands: typeof C.PutCommandsBody.Type["commands"]) {
+      yield* annotate(g)
+      const json = yield* encode(C.PutCommandsBody, { commands })
+      return yield* call(g, () => ({ route: "putCommands", path: C.Paths.commands, json, response: Schema.Void }))
+    })
+
+    const uploadAttachment = Effect.fn("FabricApi.uploadAttachment")(function*(g: GuildRef, name: string, mime: string, bytes: Uint8Array) {
+      yield* annotate(g)
+      yield* checkSize(name, bytes)
+      const formData = new FormData()
+      formData.append("file", new Blob([new Uint8Array(bytes)], { type: mime }), name)
+      return yield* call(g, () => ({ route: "uploadAttachment", path: C.Paths.attachments, formData, response: C.Attachment }))
+    })
+
+    return {
+      listChannels,
+      getChannel,
+      createChannel,
+      joinChannel,
+      leaveChannel,
+      listMembers,
+      openDm,
+      listMessages,
+      postMessage,
+      getCanvas,
+      putCanvas,
+      listSubDiscussions,
+      createSubDiscussion,
+      closeSubDiscussion,
+      putPresence,
+      putCommands,
+      uploadAttachment
+    } as const
+  }),
+  dependencies: [FabricHttp.Default]
 }) {}

@@ -25,4 +25,9 @@ export class FabricError extends Schema.TaggedError<FabricError>()("FabricError"
   message: Schema.String,
   /** `error.current` of a 409 (the current canvas). */
   current: Schema.optional(Schema.Unknown)
-}) {}
+}) {
+  /** The same failure, told in words that fit where it surfaced. */
+  withMessage(message: string, current: unknown = this.current): FabricError {
+    return new FabricError({ route: this.route, reason: this.reason, status: this.status, code: this.code, message, current })
+  }
+}

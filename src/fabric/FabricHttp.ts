@@ -1,0 +1,302 @@
+/**
+ * The one way the plugin speaks HTTP to Fabric (center and guild nodes alike): a JSON or
+ * multipart request, the response decoded with a Schema, and the status rules of the
+ * contract's Errors table (`statusRule`). 429 waits `Retry-After`; 5xx, a refused connection
+ * and a timeout back off on `retryPolicy`; every other failure is a FabricError at once.
+ *
+ * The timing (`RequestPolicy`) is a context reference with the config defaults, so that a
+ * caller holding the profile provides its own without this service depending on the profile
+ * (the register command logs in before any profile is loaded).
+ */
+import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
+import type { HttpClientResponse } from "@effect/platform"
+import { Context, Data, Duration, Effect, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
+import type { Redacted } from "effect"
+import { defaultConfig, type PluginConfig } from "../profile/ProfileSchema.js"
+import { restCalls } from "../telemetry/Metrics.js"
+import { ErrorBody, RETRY_AFTER_HEADER, type RouteName, RouteTemplates, statusRule } from "./FabricContract.js"
+import { FabricError } from "./FabricError.js"
+
+// ---------------------------------------------------------------------------------------------
+// Timing policy
+
+export interface RequestPolicyShape {
+  /** Bound on one attempt: connect, status and body. */
+  readonly timeout: Duration.Duration
+  /** Retries of a transient failure (5xx, refused, timeout, 429) before it is reported. */
+  readonly maxRetries: number
+}
+
+export const requestPolicy = (config: Pick<PluginConfig, "request_timeout_seconds" | "max_retries">): RequestPolicyShape => ({
+  timeout: Duration.seconds(config.request_timeout_seconds),
+  maxRetries: config.max_retries
+})
+
+export class RequestPolicy extends Context.Reference<RequestPolicy>()("plexum-fabric/RequestPolicy", {
+  defaultValue: () => requestPolicy(defaultConfig)
+}) {}
+
+/** First backoff step; each further one doubles, up to `RETRY_MAX_DELAY`, ±20 % jitter. */
+export const RETRY_BASE_DELAY = Duration.millis(250)
+export const RETRY_MAX_DELAY = Duration.seconds(8)
+/** A `Retry-After` longer than this is cut to it: a plugin call must not hang for hours. */
+export const RETRY_AFTER_MAX = Duration.seconds(60)
+
+/** A failure worth another attempt: transient, or rate limited with the server's own delay. */
+class Retryable extends Data.TaggedError("Retryable")<{
+  readonly kind: "rate_limited" | "server_error" | "no_connection" | "cut_off" | "timeout"
+  readonly status: number | undefined
+  /** What happened, for the final message: `503`, `no connection`, `no answer within 15s`. */
+  readonly detail: string
+  readonly retryAfter: Option.Option<Duration.Duration>
+}> {}
+
+const retryable = (kind: Retryable["kind"], detail: string, status?: number, retryAfter = Option.none<Duration.Duration>()) =>
+  new Retryable({ kind, detail, status, retryAfter })
+
+/**
+ * Exponential jittered backoff, capped, at most `maxRetries` retries; a 429 waits what its
+ * `Retry-After` says instead. Any other error ends the schedule.
+ */
+export const retryPolicy = (maxRetries: number) =>
+  Schedule.exponential(RETRY_BASE_DELAY, 2).pipe(
+    Schedule.modifyDelay((_, delay) => Duration.min(delay, RETRY_MAX_DELAY)),
+    Schedule.jittered,
+    Schedule.intersect(Schedule.identity<unknown>()),
+    Schedule.modifyDelay(([, error], delay) =>
+      error instanceof Retryable ? Option.getOrElse(error.retryAfter, () => delay) : delay
+    ),
+    Schedule.intersect(Schedule.recurs(maxRetries)),
+    Schedule.whileInput((error: unknown) => error instanceof Retryable)
+  )
+
+/** `Retry-After: <seconds>`, bounded; an HTTP-date or garbage falls back to the backoff. */
+export const parseRetryAfter = (value: string | undefined): Option.Option<Duration.Duration> => {
+  if (value === undefined || !/^\s*\d+(\.\d+)?\s*$/.test(value)) return Option.none()
+  return Option.some(Duration.min(Duration.seconds(Number(value)), RETRY_AFTER_MAX))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+export interface FabricRequest<A, I> extends RequestTarget {
+  /** The 2xx body; `Schema.Void` for 204. */
+  readonly response: Schema.Schema<A, I>
+}
+
+export interface RequestTarget {
+  /** Picks the method and the template for spans, metrics and messages. */
+  readonly route: RouteName
+  /** `center_api_base` or a guild `endpoint`. */
+  readonly base: string
+  /** From `Paths`. */
+  readonly path: string
+  /** Who answers, for messages: "the Fabric center", "guild g_1". */
+  readonly target: string
+  readonly token?: Redacted.Redacted<string> | undefined
+  readonly urlParams?: Record<string, string | undefined> | undefined
+  /** An encoded JSON body. */
+  readonly json?: unknown
+  /** A `multipart/form-data` body. */
+  readonly formData?: FormData | undefined
+}
+
+const methodOf = (route: RouteName) => RouteTemplates[route].split(" ")[0] as "GET" | "POST" | "PUT"
+
+const joinUrl = (base: string, path: string) => `${base.replace(/\/+$/, "")}${path}`
+
+/** Fabric's own words are shown, on one line and short: they come from the network. */
+const oneLine = (text: string, max = 200) => {
+  const flat = text.replace(/\s+/g, " ").trim()
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat
+}
+
+interface ErrorInfo {
+  readonly code: string | undefined
+  readonly message: string | undefined
+  readonly current: unknown
+}
+
+const parseJson = (text: string): Option.Option<unknown> => {
+  try {
+    return Option.some(JSON.parse(text) as unknown)
+  } catch {
+    return Option.none()
+  }
+}
+
+const errorInfo = (text: string): ErrorInfo =>
+  parseJson(text).pipe(
+    Option.flatMap(Schema.decodeUnknownOption(ErrorBody)),
+    Option.match({
+      onNone: () => ({ code: undefined, message: undefined, current: undefined }),
+      onSome: ({ error }) => ({ code: error.code, message: oneLine(error.message), current: error.current })
+    })
+  )
+
+/** What a caller can do about a status that retrying will not change. */
+const advice: Record<number, readonly [FabricError["reason"], string]> = {
+  400: ["bad_request", "correct the request and send it again"],
+  401: ["unauthorized", "log in again"],
+  403: ["forbidden", "check that the agent is a member of the guild and channel in Fabric"],
+  404: ["not_found", "check the id; it may have been deleted, or it belongs to another guild"],
+  409: ["conflict", "read the current state and apply the change to it"],
+  413: ["too_large", "send less: split the content or shrink the file"]
+}
+
+const reported = (request: RequestTarget, status: number, info: ErrorInfo) => {
+  const [reason, todo] = advice[status] ?? ["bad_request", "check that the plugin and Fabric speak the same contract version"]
+  const said = info.message === undefined ? "" : `: ${info.message}`
+  return new FabricError({
+    route: RouteTemplates[request.route],
+    reason,
+    status,
+    code: info.code,
+    message: `${request.target} refused ${RouteTemplates[request.route]} (${status}${info.code === undefined ? "" : ` ${info.code}`})${said}; ${todo}`,
+    current: info.current
+  })
+}
+
+/** Paths and kinds of schema issues, never the values: a body may hold tokens. */
+const describeParseError = (error: ParseResult.ParseError) =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .slice(0, 3)
+    .map((issue) => `${issue.path.length === 0 ? "body" : issue.path.join(".")} ${issue._tag === "Missing" ? "is missing" : "has an unexpected value"}`)
+    .join(", ")
+
+const invalidResponse = (request: RequestTarget, status: number, detail: string) =>
+  new FabricError({
+    route: RouteTemplates[request.route],
+    reason: "invalid_response",
+    status,
+    message: `${request.target} answered ${RouteTemplates[request.route]} with ${status} but ${detail}; ` +
+      `check that ${request.base} is a Fabric v1 endpoint (center_api_base in the plugin config, or the guild's endpoint)`
+  })
+
+const exhausted = (request: RequestTarget, last: Retryable, attempts: number) =>
+  new FabricError({
+    route: RouteTemplates[request.route],
+    reason: last.kind === "rate_limited" ? "rate_limited" : "unavailable",
+    status: last.status,
+    message: last.kind === "rate_limited"
+      ? `${request.target} kept rate-limiting ${RouteTemplates[request.route]} (429, ${attempts} attempt(s)); wait a minute and try again`
+      : `${request.target} at ${request.base} did not serve ${RouteTemplates[request.route]} (${last.detail}, ${attempts} attempt(s)); ` +
+        `check that Fabric is running and reachable from this machine, then try again`
+  })
+
+const badUrl = (request: RequestTarget) =>
+  new FabricError({
+    route: RouteTemplates[request.route],
+    reason: "unavailable",
+    message: `${request.target}: "${request.base}" is not a valid URL; fix center_api_base in the plugin config ` +
+      `(or the guild endpoint registered in Fabric)`
+  })
+
+export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/FabricHttp", {
+  effect: Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+
+    /**
+     * Encoded once, by the runtime's Fetch encoder, so every attempt and every HttpClient sends
+     * the same bytes (the undici client cannot stream a global FormData holding a Blob).
+     */
+    const encodeBody = (request: RequestTarget): Effect.Effect<HttpBody.HttpBody> =>
+      request.formData !== undefined
+        ? Effect.promise(async () => {
+          const encoded = new Response(request.formData)
+          const bytes = new Uint8Array(await encoded.arrayBuffer())
+          return HttpBody.uint8Array(bytes, encoded.headers.get("content-type") ?? "multipart/form-data")
+        })
+        : Effect.succeed(request.json === undefined ? HttpBody.empty : HttpBody.unsafeJson(request.json))
+
+    const build = (request: RequestTarget, body: HttpBody.HttpBody) => {
+      let built = HttpClientRequest.make(methodOf(request.route))(joinUrl(request.base, request.path)).pipe(
+        HttpClientRequest.acceptJson
+      )
+      if (request.token !== undefined) built = HttpClientRequest.bearerToken(built, request.token)
+      if (request.urlParams !== undefined) {
+        const params = Object.entries(request.urlParams).filter((entry): entry is [string, string] => entry[1] !== undefined)
+        built = HttpClientRequest.setUrlParams(built, params)
+      }
+      return HttpClientRequest.setBody(built, body)
+    }
+
+    const count = (request: RequestTarget, status: number | string) =>
+      Metric.increment(Metric.tagged(Metric.tagged(restCalls, "route", RouteTemplates[request.route]), "status", String(status)))
+
+    const decodeBody = <A, I>(request: FabricRequest<A, I>, status: number, text: string) => {
+      const json = text.trim() === "" ? Option.some<unknown>(undefined) : parseJson(text)
+      if (Option.isNone(json)) return Effect.fail(invalidResponse(request, status, "the body is not JSON"))
+      return Schema.decodeUnknown(request.response)(json.value).pipe(
+        Effect.mapError((error) => invalidResponse(request, status, `the body does not match the contract (${describeParseError(error)})`))
+      )
+    }
+
+    const onResponse = <A, I>(request: FabricRequest<A, I>, response: HttpClientResponse.HttpClientResponse, text: string) => {
+      const status = response.status
+      switch (statusRule(status)) {
+        case "ok":
+          return decodeBody(request, status, text)
+        case "rate_limited":
+          return Effect.fail(retryable("rate_limited", "429", status, parseRetryAfter(response.headers[RETRY_AFTER_HEADER])))
+        case "transient":
+          return Effect.fail(retryable("server_error", String(status), status))
+        case "reauth":
+        case "report":
+          return Effect.fail(reported(request, status, errorInfo(text)))
+      }
+    }
+
+    /** One exchange: status and body within the timeout. */
+    const attempt = <A, I>(request: FabricRequest<A, I>, body: HttpBody.HttpBody, policy: RequestPolicyShape) =>
+      Effect.gen(function*() {
+        const response = yield* client.execute(build(request, body))
+        const text = yield* response.text
+        yield* count(request, response.status)
+        yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
+        return yield* onResponse(request, response, text)
+      }).pipe(
+        Effect.catchTags({
+          RequestError: (error) =>
+            error.reason === "Transport"
+              ? Effect.fail(retryable("no_connection", "no connection"))
+              : error.reason === "InvalidUrl"
+              ? Effect.fail(badUrl(request))
+              : Effect.die(error),
+          // The status line arrived, the body did not: the connection broke mid-way.
+          ResponseError: (error) => Effect.fail(retryable("cut_off", "the body was cut off", error.response.status))
+        }),
+        Effect.timeoutFail({
+          duration: policy.timeout,
+          onTimeout: () => retryable("timeout", `no answer within ${Duration.format(policy.timeout)}`)
+        }),
+        Effect.tapErrorTag("Retryable", (error) =>
+          error.kind === "no_connection" || error.kind === "cut_off" || error.kind === "timeout" ? count(request, error.kind) : Effect.void
+        )
+      )
+
+    /**
+     * Sends `request`, retrying what the contract calls transient; fails with a FabricError
+     * whose message names the route and what to do. Never logs a token or a body.
+     */
+    const request = <A, I>(request: FabricRequest<A, I>): Effect.Effect<A, FabricError> =>
+      Effect.gen(function*() {
+        const policy = yield* RequestPolicy
+        const body = yield* encodeBody(request)
+        const attempts = yield* Ref.make(0)
+        return yield* Ref.update(attempts, (n) => n + 1).pipe(
+          Effect.zipRight(attempt(request, body, policy)),
+          Effect.retry(retryPolicy(policy.maxRetries)),
+          Effect.catchTag("Retryable", (last) => Effect.flatMap(Ref.get(attempts), (n) => Effect.fail(exhausted(request, last, n)))),
+          Effect.ensuring(Effect.flatMap(Ref.get(attempts), (n) => Effect.annotateCurrentSpan("fabric.attempts", n)))
+        )
+      }).pipe(
+        Effect.withSpan(`fabric.rest ${RouteTemplates[request.route]}`, {
+          kind: "client",
+          attributes: { "http.request.method": methodOf(request.route), "http.route": RouteTemplates[request.route] }
+        })
+      )
+
+    return { request } as const
+  })
+}) {}
