@@ -8,38 +8,39 @@
  *   tools, inbound supervision), closed first on stop.
  */
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
-import { Config, Context, Effect, Layer } from "effect"
-import { homedir } from "node:os"
-import { join } from "node:path"
+import { Context, Effect, Layer, Option, Scope } from "effect"
 import { CenterApi } from "./fabric/CenterApi.js"
 import { FabricApi } from "./fabric/FabricApi.js"
 import { Activation } from "./host/Activation.js"
 import { HostApi, HostTransport } from "./host/HostApi.js"
 import { HostLoggerLive } from "./host/HostLogger.js"
 import { HostServer } from "./host/HostServer.js"
-import { Profile } from "./profile/Profile.js"
+import { Profile, resolveProfileRoot } from "./profile/Profile.js"
 import { ActiveProfile, type LoadedProfile } from "./profile/ProfileSchema.js"
 import { Sessions } from "./sessions/Sessions.js"
 import { FiberRegistry } from "./telemetry/FiberRegistry.js"
-import { Tools } from "./tools/Tools.js"
+import { Tools, toolCatalog } from "./tools/Tools.js"
+import { CatchUp } from "./inbound/CatchUp.js"
+import { LastSeen } from "./inbound/LastSeen.js"
+import { Supervisor } from "./inbound/Supervisor.js"
+import type { HttpClient } from "@effect/platform"
 
 /** Everything that lives from `initialize` to the stop, for one loaded profile. */
-const ActiveLive = Tools.Default.pipe(
+const ActiveLive = Layer.mergeAll(Tools.Default, Supervisor.Default).pipe(
+  Layer.provide(CatchUp.Default),
   Layer.provideMerge(FabricApi.Default),
   Layer.provideMerge(Sessions.Default),
   Layer.provideMerge(CenterApi.Default)
 )
 
-const profileRoot = Config.string("PLEXUM_PROFILE_ROOT").pipe(Config.withDefault(join(homedir(), ".plexum")))
-
 const ActivationLive = Layer.effect(
   Activation,
   Effect.gen(function*() {
     const profile = yield* Profile
-    const root = yield* profileRoot
-    const context = yield* Effect.context<HostApi | FiberRegistry>()
+    const root = yield* resolveProfileRoot(Option.none())
+    const context = yield* Effect.context<HostApi | FiberRegistry | LastSeen | HttpClient.HttpClient>()
     return {
-      catalog: [],
+      catalog: toolCatalog,
       loadProfile: profile.load(root),
       activate: (loaded: LoadedProfile) =>
         Effect.gen(function*() {
@@ -50,10 +51,11 @@ const ActivationLive = Layer.effect(
           )
           const tools = Context.get(active, Tools)
           const sessions = Context.get(active, Sessions)
+          const supervisor = Context.get(active, Supervisor)
           return {
             profile: loaded,
             callTool: tools.call,
-            run: sessions.warm
+            run: Effect.zipRight(Effect.forkScoped(sessions.warm), supervisor.start).pipe(Effect.provideService(Scope.Scope, scope))
           }
         }).pipe(Effect.provide(context))
     }
@@ -65,6 +67,7 @@ export const MainLive = HostServer.Default.pipe(
   Layer.provideMerge(HostLoggerLive),
   Layer.provideMerge(HostApi.Default),
   Layer.provideMerge(FiberRegistry.Default),
+  Layer.provideMerge(LastSeen.Default),
   Layer.provide(HostTransport.Stdio),
   Layer.provide(Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici))
 )
