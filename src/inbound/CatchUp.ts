@@ -5,7 +5,7 @@
  * events. The pipeline's Dedup drops what both paths saw; the caller holds live events back
  * while a run is under way, so each channel keeps its posting order. See docs/guarantees.md.
  */
-import { Effect, Option } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { FabricApi, type GuildRef, type HistoryQuery } from "../fabric/FabricApi.js"
 import { HISTORY_LIMIT_MAX, type Channel, type Message, type MessagePage } from "../fabric/FabricContract.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
@@ -161,20 +161,39 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
     const history = (ref: GuildRef, channelId: string, query: HistoryQuery) =>
       permitsOf(ref.guildNodeId).withPermits(1)(api.listMessages(ref, channelId, query))
 
+    const deliverAll = (ref: GuildRef, channel: Channel, messages: ReadonlyArray<Message>, deliver: LiveParams["deliver"]) =>
+      Effect.forEach(
+        messages,
+        (message) => deliver(message, channel).pipe(Effect.zipRight(lastSeen.record(ref.agentId, channel.id, message.id))),
+        { discard: true }
+      )
+
+    // Messages Fabric stamped at or after this instant arrived after the plugin started: new.
+    const startedAt = yield* Clock.currentTimeMillis
+
     /**
-     * First connect: the newest message becomes the watermark; nothing older is new. Until that
-     * read succeeds the channel stays marked, so a failed read does not turn its old history
-     * into new messages at the next connect. A channel that is empty at start has no old
-     * history: it is left without a mark, like a channel joined later.
+     * First connect: history from before the plugin started is not new; what was posted between
+     * the start and this connect is (Fabric's `created_at` against this host's clock). The
+     * newest old message becomes the watermark. Until that read succeeds the channel stays
+     * marked, so a failed read does not turn its old history into new messages at the next
+     * connect. A channel that is empty at start has no old history: it is left without a mark,
+     * like a channel joined later.
      */
-    const watermark = (ref: GuildRef, channel: Channel) =>
+    const watermark = (ref: GuildRef, channel: Channel, params: CatchUpParams) =>
       lastSeen.markUnreadStart(ref.agentId, channel.id).pipe(
-        Effect.zipRight(history(ref, channel.id, { limit: 1 })),
+        Effect.zipRight(history(ref, channel.id, { limit: HISTORY_LIMIT_MAX })),
         Effect.tap((page) => {
-          const newest = page.messages.at(-1)
-          return newest ? lastSeen.record(ref.agentId, channel.id, newest.id) : lastSeen.forget(ref.agentId, channel.id)
+          const fresh = page.messages.filter((m) => Date.parse(m.created_at) >= startedAt)
+          const newestOld = page.messages.slice(0, page.messages.length - fresh.length).at(-1)
+          return (newestOld ? lastSeen.record(ref.agentId, channel.id, newestOld.id) : lastSeen.forget(ref.agentId, channel.id))
+            .pipe(Effect.zipRight(deliverAll(ref, channel, fresh, params.deliver)))
         }),
-        Effect.map((page): ChannelStats => ({ ...noStats, fetched: page.messages.length, pages: 1 }))
+        Effect.map((page): ChannelStats => ({
+          ...noStats,
+          fetched: page.messages.length,
+          pages: 1,
+          replayed: page.messages.filter((m) => Date.parse(m.created_at) >= startedAt).length
+        }))
       )
 
     const replay = (ref: GuildRef, channel: Channel, since: Option.Option<string>, params: CatchUpParams) =>
@@ -209,7 +228,7 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
         const since = yield* lastSeen.get(ref.agentId, channel.id)
         const oldHistory = Option.isNone(since) && !config.replay_on_start &&
           (params.firstConnect || (yield* lastSeen.isUnreadStart(ref.agentId, channel.id)))
-        return yield* oldHistory ? watermark(ref, channel) : replay(ref, channel, since, params)
+        return yield* oldHistory ? watermark(ref, channel, params) : replay(ref, channel, since, params)
       }).pipe(
         Effect.tap((stats) => Effect.annotateCurrentSpan({ ...stats })),
         Effect.withSpan("inbound.catchup", {
@@ -229,13 +248,6 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
             Effect.as({ ...noStats, failed: 1 })
           )
         )
-      )
-
-    const deliverAll = (ref: GuildRef, channel: Channel, messages: ReadonlyArray<Message>, deliver: LiveParams["deliver"]) =>
-      Effect.forEach(
-        messages,
-        (message) => deliver(message, channel).pipe(Effect.zipRight(lastSeen.record(ref.agentId, channel.id, message.id))),
-        { discard: true }
       )
 
     /**

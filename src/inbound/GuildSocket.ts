@@ -1,0 +1,114 @@
+/**
+ * socket.io-client, wrapped once. A connection is a scoped resource: the socket and every
+ * listener are released with the scope, and its events arrive as a Stream that fails with
+ * `SocketClosed` when the connection ends, whatever the cause. Reconnecting is the caller's
+ * Schedule's job: socket.io-client's own reconnection is off and no Manager is shared.
+ */
+import { Deferred, Effect, Exit, Mailbox, Option, Redacted, Schema, type Scope, Stream } from "effect"
+import { io, type Socket } from "socket.io-client"
+import { CONNECT_ERROR_UNAUTHORIZED, ConnectErrorData, SOCKET_PATH, socketAuth } from "../fabric/FabricContract.js"
+import { CONNECT_TIMEOUT } from "./Timing.js"
+
+/** The connection ended, or never started. `message` is one line, without the token. */
+export class SocketClosed extends Schema.TaggedError<SocketClosed>()("SocketClosed", {
+  reason: Schema.Literal("unauthorized", "connect_error", "timeout", "server_disconnect", "transport"),
+  /** The guild's refusal code (`invalid_token`, `token_expired`), or socket.io's disconnect reason. */
+  code: Schema.optional(Schema.String),
+  message: Schema.String
+}) {}
+
+/** One event from the guild node: its name and first argument, not yet decoded. */
+export interface SocketEvent {
+  readonly name: string
+  readonly payload: unknown
+}
+
+const decodeRefusal = Schema.decodeUnknownOption(ConnectErrorData)
+
+const connectError = (endpoint: string, error: Error & { readonly data?: unknown }): SocketClosed => {
+  if (error.message === CONNECT_ERROR_UNAUTHORIZED) {
+    const code = Option.getOrUndefined(Option.map(decodeRefusal(error.data), (refusal) => refusal.code))
+    return new SocketClosed({
+      reason: "unauthorized",
+      ...(code ? { code } : {}),
+      message: `guild node ${endpoint} refused the guild token (${code ?? "unauthorized"})`
+    })
+  }
+  return new SocketClosed({ reason: "connect_error", message: `cannot connect to guild node ${endpoint}: ${error.message}` })
+}
+
+const disconnected = (endpoint: string, reason: Socket.DisconnectReason): SocketClosed =>
+  reason === "io server disconnect"
+    ? new SocketClosed({ reason: "server_disconnect", code: reason, message: `guild node ${endpoint} closed the connection` })
+    : new SocketClosed({ reason: "transport", code: reason, message: `connection to guild node ${endpoint} lost (${reason})` })
+
+/** Adds a listener for the lifetime of the scope. */
+const listen = <Args extends ReadonlyArray<any>>(
+  socket: Socket,
+  event: string,
+  listener: (...args: Args) => void
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => socket.on(event as "connect", listener as unknown as () => void)),
+    () => Effect.sync(() => socket.off(event as "connect", listener as unknown as () => void))
+  )
+
+const connect = (endpoint: string, token: Redacted.Redacted<string>) =>
+  Effect.gen(function*() {
+    // Unbounded: live events wait here while the caller catches up, then are drained in order.
+    const events = yield* Mailbox.make<SocketEvent, SocketClosed>()
+    const connected = yield* Deferred.make<void, SocketClosed>()
+    const close = (error: SocketClosed) => {
+      Deferred.unsafeDone(connected, Exit.fail(error))
+      events.unsafeDone(Exit.fail(error))
+    }
+
+    // Acquired first, released last: the listeners are gone before the socket closes.
+    const socket = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        io(endpoint, {
+          path: SOCKET_PATH,
+          transports: ["websocket"],
+          reconnection: false,
+          autoConnect: false,
+          forceNew: true,
+          auth: socketAuth(Redacted.value(token))
+        })
+      ),
+      (socket) => Effect.sync(() => socket.disconnect())
+    )
+    yield* listen(socket, "connect", () => Deferred.unsafeDone(connected, Exit.void))
+    yield* listen(socket, "connect_error", (error: Error) => close(connectError(endpoint, error)))
+    yield* listen(socket, "disconnect", (reason: Socket.DisconnectReason) => close(disconnected(endpoint, reason)))
+    const onAny = (name: string, payload: unknown) => {
+      events.unsafeOffer({ name, payload })
+    }
+    yield* Effect.acquireRelease(
+      Effect.sync(() => socket.onAny(onAny)),
+      () => Effect.sync(() => socket.offAny(onAny))
+    )
+
+    socket.connect()
+    yield* Deferred.await(connected).pipe(
+      Effect.timeoutFail({
+        duration: CONNECT_TIMEOUT,
+        onTimeout: () => new SocketClosed({ reason: "timeout", message: `guild node ${endpoint} did not accept the connection in time` })
+      })
+    )
+    return Mailbox.toStream(events)
+  })
+
+export class GuildSocket extends Effect.Service<GuildSocket>()("plexum-fabric/GuildSocket", {
+  succeed: {
+    /**
+     * Connects to a guild node with a guild token. Succeeds once the node accepted the
+     * connection, with the stream of its events; the stream fails with `SocketClosed` when the
+     * connection ends. The socket closes with the scope.
+     */
+    connect: (endpoint: string, token: Redacted.Redacted<string>): Effect.Effect<
+      Stream.Stream<SocketEvent, SocketClosed>,
+      SocketClosed,
+      Scope.Scope
+    > => connect(endpoint, token).pipe(Effect.withSpan("GuildSocket.connect", { attributes: { endpoint } }))
+  }
+}) {}

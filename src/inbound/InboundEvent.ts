@@ -1,0 +1,91 @@
+/**
+ * Decoding of guild socket events (fabric-api.md, "Guild node socket.io"). Pure: an event that
+ * does not match the contract becomes a `Malformed` the caller logs and drops, so one bad event
+ * never ends a session.
+ */
+import { Data, Either, ParseResult, Schema } from "effect"
+import {
+  Channel,
+  ChannelLeftPayload,
+  Events,
+  Message,
+  PresenceUpdatedPayload
+} from "../fabric/FabricContract.js"
+
+/** A message body larger than this is dropped undelivered: no agent turn should carry it. */
+export const MAX_CONTENT_BYTES = 1024 * 1024
+
+export type InboundEvent = Data.TaggedEnum<{
+  MessageCreated: { readonly message: Message }
+  MessageUpdated: { readonly message: Message }
+  ChannelJoined: { readonly channel: Channel }
+  ChannelLeft: { readonly channelId: string }
+  PresenceUpdated: { readonly userId: string; readonly status: string }
+}>
+export const InboundEvent = Data.taggedEnum<InboundEvent>()
+
+/** Why an event was dropped, in one line fit for a warning (no message content in it). */
+export class Malformed extends Data.TaggedClass("Malformed")<{
+  readonly event: string
+  readonly problem: string
+}> {}
+
+const MAX_PROBLEM_CHARS = 300
+
+const describe = (error: ParseResult.ParseError): string => {
+  const text = ParseResult.ArrayFormatter.formatErrorSync(error)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(payload)"}: ${issue.message}`)
+    .join("; ")
+  return text.length > MAX_PROBLEM_CHARS ? `${text.slice(0, MAX_PROBLEM_CHARS)}…` : text
+}
+
+const decoder = <A, I>(schema: Schema.Schema<A, I>) => {
+  const decode = Schema.decodeUnknownEither(schema)
+  return (event: string, payload: unknown): Either.Either<A, Malformed> =>
+    typeof payload !== "object" || payload === null || Array.isArray(payload)
+      ? Either.left(new Malformed({ event, problem: "the payload is not a JSON object" }))
+      : Either.mapLeft(decode(payload), (error) => new Malformed({ event, problem: describe(error) }))
+}
+
+const decodeMessage = decoder(Message)
+const decodeChannel = decoder(Channel)
+const decodeChannelLeft = decoder(ChannelLeftPayload)
+const decodePresence = decoder(PresenceUpdatedPayload)
+
+const contentBytes = (content: string) =>
+  // Every UTF-16 unit is at most 3 UTF-8 bytes: most messages skip the exact count.
+  content.length * 3 <= MAX_CONTENT_BYTES ? content.length : Buffer.byteLength(content, "utf8")
+
+const checkSize = (event: string) => (message: Message): Either.Either<Message, Malformed> =>
+  contentBytes(message.content) > MAX_CONTENT_BYTES
+    ? Either.left(
+      new Malformed({
+        event,
+        problem: `message ${message.id} in channel ${message.channel_id} has content over ${MAX_CONTENT_BYTES} bytes`
+      })
+    )
+    : Either.right(message)
+
+/** One socket event (name and first argument) into an `InboundEvent`, or why not. */
+export const decodeEvent = (name: string, payload: unknown): Either.Either<InboundEvent, Malformed> => {
+  switch (name) {
+    case Events.messageCreated:
+      return decodeMessage(name, payload).pipe(
+        Either.flatMap(checkSize(name)),
+        Either.map((message) => InboundEvent.MessageCreated({ message }))
+      )
+    case Events.messageUpdated:
+      return decodeMessage(name, payload).pipe(
+        Either.flatMap(checkSize(name)),
+        Either.map((message) => InboundEvent.MessageUpdated({ message }))
+      )
+    case Events.channelJoined:
+      return Either.map(decodeChannel(name, payload), (channel) => InboundEvent.ChannelJoined({ channel }))
+    case Events.channelLeft:
+      return Either.map(decodeChannelLeft(name, payload), (left) => InboundEvent.ChannelLeft({ channelId: left.channel_id }))
+    case Events.presenceUpdated:
+      return Either.map(decodePresence(name, payload), (p) => InboundEvent.PresenceUpdated({ userId: p.user_id, status: p.status }))
+    default:
+      return Either.left(new Malformed({ event: name, problem: "not an event of the Fabric contract" }))
+  }
+}
