@@ -168,8 +168,9 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
         { discard: true }
       )
 
-    // Messages Fabric stamped at or after this instant arrived after the plugin started: new.
+    // Messages Fabric stamped after this instant arrived after the plugin started: new.
     const startedAt = yield* Clock.currentTimeMillis
+    const postedAfterStart = (message: Message) => Date.parse(message.created_at) > startedAt
 
     /**
      * First connect: history from before the plugin started is not new; what was posted between
@@ -183,7 +184,7 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
       lastSeen.markUnreadStart(ref.agentId, channel.id).pipe(
         Effect.zipRight(history(ref, channel.id, { limit: HISTORY_LIMIT_MAX })),
         Effect.tap((page) => {
-          const fresh = page.messages.filter((m) => Date.parse(m.created_at) >= startedAt)
+          const fresh = page.messages.filter(postedAfterStart)
           const newestOld = page.messages.slice(0, page.messages.length - fresh.length).at(-1)
           return (newestOld ? lastSeen.record(ref.agentId, channel.id, newestOld.id) : lastSeen.forget(ref.agentId, channel.id))
             .pipe(Effect.zipRight(deliverAll(ref, channel, fresh, params.deliver)))
@@ -192,7 +193,7 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
           ...noStats,
           fetched: page.messages.length,
           pages: 1,
-          replayed: page.messages.filter((m) => Date.parse(m.created_at) >= startedAt).length
+          replayed: page.messages.filter(postedAfterStart).length
         }))
       )
 

@@ -15,7 +15,7 @@ import { fabricLayer, newProbe } from "./catchupSimLayers.js"
 const AGENTS = ["agent-a", "agent-b"] as const
 
 /** A guild with two agents and a human, a group channel, and the catch-up stack wired to it. */
-const fixture = (config: Partial<PluginConfig> = {}) =>
+const fixture = (config: Partial<PluginConfig> = {}, postedBeforeStart = 0) =>
   Effect.gen(function*() {
     const sim = yield* Sim.start()
     const guild = yield* sim.createGuild({ name: "Acme" })
@@ -45,10 +45,10 @@ const fixture = (config: Partial<PluginConfig> = {}) =>
         })
       ))
     )
-    const context = yield* Layer.build(layer)
-
     const post = (channelId: string, count: number, wakeup = true) =>
       sim.postBurst(guild.node_id, channelId, { author_id: human.id, content: "hello", wakeup, count })
+    if (postedBeforeStart > 0) yield* post(general.id, postedBeforeStart)
+    const context = yield* Layer.build(layer)
     const history = (channelId: string) => Effect.map(sim.messages(guild.node_id, channelId), (all) => all.map((m) => m.id))
 
     /** One catch-up run for `agentId`; what it handed over, per channel, in order. */
@@ -67,13 +67,14 @@ const fixture = (config: Partial<PluginConfig> = {}) =>
   })
 
 describe("CatchUp against the sim", () => {
-  it.scopedLive("first connect sets the watermark to the newest message without delivering", () =>
+  it.scopedLive("first connect delivers only what was posted after the plugin started", () =>
     Effect.gen(function*() {
-      const { catchUp, general, history, post, watermarkOf } = yield* fixture()
-      yield* post(general.id, 12)
+      const { catchUp, general, history, post, watermarkOf } = yield* fixture({}, 12)
+      yield* post(general.id, 3)
       const handed = yield* catchUp([general], true)
-      expect(handed.size).toBe(0)
-      expect(yield* watermarkOf(general.id)).toEqual(Option.some((yield* history(general.id)).at(-1)))
+      const all = yield* history(general.id)
+      expect(handed.get(general.id)).toEqual(all.slice(12))
+      expect(yield* watermarkOf(general.id)).toEqual(Option.some(all.at(-1)))
     }))
 
   it.scopedLive("fills the gap after a drop, in posting order, non-waking messages included", () =>

@@ -24,7 +24,8 @@ const message = (channelId: string, n: number): Message => ({
   author_name: "Human",
   content: `hello ${n}`,
   wakeup: true,
-  created_at: new Date(Date.UTC(2025, 0, 1) + n * 1000).toISOString()
+  // Before the TestClock's start (the epoch): history that was there when the plugin started.
+  created_at: new Date(Date.UTC(1969, 0, 1) + n * 1000).toISOString()
 })
 
 const historyOf = (channelId: string, count: number) => Array.from({ length: count }, (_, i) => message(channelId, i + 1))
@@ -205,7 +206,7 @@ describe("CatchUp", () => {
       const lastSeen = yield* LastSeen
       const delivered = yield* runCatchUp([channel("c1"), channel("empty")], true)
       expect(delivered.size).toBe(0)
-      expect(s.calls.map((c) => c.query)).toEqual([{ limit: 1 }, { limit: 1 }])
+      expect(s.calls.map((c) => c.query)).toEqual([{ limit: 100 }, { limit: 100 }])
       expect(yield* lastSeen.get(AGENT, "c1")).toEqual(Option.some("c1-m40"))
       expect(yield* lastSeen.get(AGENT, "empty")).toEqual(Option.none())
 
@@ -216,6 +217,17 @@ describe("CatchUp", () => {
       const afterDrop = yield* runCatchUp([channel("c1"), channel("empty")], false)
       expect(afterDrop.get("c1")).toEqual(ids("c1", 41, 42))
       expect(afterDrop.get("empty")).toEqual(ids("empty", 1, 1))
+    }).pipe(Effect.provide(catchUpLayer(s)))
+  })
+
+  it.effect("first connect delivers what was posted after the plugin started, in order", () => {
+    const fresh = (n: number): Message => ({ ...message("c1", n), created_at: new Date(n * 1000).toISOString() })
+    const s = script({ c1: [...historyOf("c1", 10), fresh(11), fresh(12)] })
+    return Effect.gen(function*() {
+      const lastSeen = yield* LastSeen
+      const delivered = yield* runCatchUp([channel("c1")], true)
+      expect(delivered.get("c1")).toEqual(ids("c1", 11, 12))
+      expect(yield* lastSeen.get(AGENT, "c1")).toEqual(Option.some("c1-m12"))
     }).pipe(Effect.provide(catchUpLayer(s)))
   })
 
