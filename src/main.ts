@@ -19,6 +19,8 @@ import { Profile, resolveProfileRoot } from "./profile/Profile.js"
 import { ActiveProfile, type LoadedProfile } from "./profile/ProfileSchema.js"
 import { Sessions } from "./sessions/Sessions.js"
 import { FiberRegistry } from "./telemetry/FiberRegistry.js"
+import { detached } from "./telemetry/Spans.js"
+import * as Telemetry from "./telemetry/Telemetry.js"
 import { Tools, toolCatalog } from "./tools/Tools.js"
 import { CatchUp } from "./inbound/CatchUp.js"
 import { LastSeen } from "./inbound/LastSeen.js"
@@ -45,10 +47,12 @@ const ActivationLive = Layer.effect(
       activate: (loaded: LoadedProfile) =>
         Effect.gen(function*() {
           const scope = yield* Effect.scope
+          // Built outside the `initialize` request's trace: services that keep their context
+          // would otherwise parent every later span (tool calls, sockets) under it.
           const active = yield* Layer.buildWithScope(
             ActiveLive.pipe(Layer.provide(Layer.succeed(ActiveProfile, loaded))),
             scope
-          )
+          ).pipe(detached)
           const tools = Context.get(active, Tools)
           const sessions = Context.get(active, Sessions)
           const supervisor = Context.get(active, Supervisor)
@@ -64,6 +68,9 @@ const ActivationLive = Layer.effect(
 
 export const MainLive = HostServer.Default.pipe(
   Layer.provide(ActivationLive),
+  // After the host logger (a bad OTEL_* variable is logged, not printed on stdout), before
+  // activation (everything is traced, and telemetry is flushed after sockets have closed).
+  Layer.provideMerge(Telemetry.layer),
   Layer.provideMerge(HostLoggerLive),
   Layer.provideMerge(HostApi.Default),
   Layer.provideMerge(FiberRegistry.Default),

@@ -10,7 +10,8 @@ import { HostApi, HostTransport } from "./HostApi.js"
 import { ErrorCodes, LogLevel, Methods, SERVER_NAME, SUPPORTED_PROTOCOL_VERSIONS } from "./HostProtocol.js"
 import { parseLine, RpcError, type Notification, type Request } from "./JsonRpc.js"
 import { manifest } from "./Manifest.js"
-import { FiberRegistry } from "../telemetry/FiberRegistry.js"
+import { debugFibersResult, FiberRegistry } from "../telemetry/FiberRegistry.js"
+import { detached } from "../telemetry/Spans.js"
 import { VERSION } from "../version.js"
 
 /** How long a graceful stop waits for requests under way before it closes everything. */
@@ -89,7 +90,8 @@ export class HostServer extends Effect.Service<HostServer>()("plexum-fabric/Host
       const afterInitialize = (plugin: ActivePlugin) =>
         host.openLogging.pipe(
           Effect.zipRight(Effect.logInfo(`initialized with ${plugin.profile.bindings.length} channel binding(s)`)),
-          Effect.zipRight(Effect.forkIn(plugin.run, scope)),
+          // Background work is not part of the `initialize` request's trace.
+          Effect.zipRight(Effect.forkIn(detached(plugin.run), scope)),
           Effect.asVoid
         )
 
@@ -138,7 +140,7 @@ export class HostServer extends Effect.Service<HostServer>()("plexum-fabric/Host
           case Methods.shutdown:
             return Effect.succeed({})
           case Methods.debugFibers:
-            return Effect.map(registry.snapshot, (fibers) => ({ fibers }))
+            return Effect.map(registry.snapshot, debugFibersResult)
           default:
             return Effect.fail(new RpcError({ code: ErrorCodes.methodNotFound, message: `unknown method: ${request.method}` }))
         }

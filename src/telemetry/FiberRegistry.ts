@@ -1,11 +1,15 @@
 /**
- * STUB — owned by the telemetry helper. Signature is the contract other modules rely on.
- * Every supervised fiber registers itself for `plexum/debug/fibers`; the entry is removed
- * when the registering scope closes.
+ * The live supervised fibers, for `plexum/debug/fibers` and the `plexum_fabric.fibers.active`
+ * gauge. A fiber registers itself with `track` in its own scope, so its entry disappears
+ * exactly when its owner closes it — whether it ended, failed or was interrupted.
  */
-import { Effect, Scope } from "effect"
+import { DateTime, Effect, Metric, Order, SynchronizedRef } from "effect"
+import type { Scope } from "effect"
+import { activeFibers } from "./Metrics.js"
 
-export type FiberKind = "socket_session" | "channel_worker" | "resync" | "catchup"
+export const fiberKinds = ["socket_session", "channel_worker", "resync", "catchup"] as const
+
+export type FiberKind = (typeof fiberKinds)[number]
 
 export interface FiberInfo {
   readonly id: number
@@ -25,11 +29,84 @@ export interface TrackedFiber {
   readonly update: (patch: FiberPatch) => Effect.Effect<void>
 }
 
+/** The JSON result of `plexum/debug/fibers`. */
+export interface DebugFibersResult {
+  readonly fibers: ReadonlyArray<FiberInfo>
+  readonly counts: Readonly<Record<FiberKind, number>>
+}
+
+interface Registry {
+  readonly nextId: number
+  readonly entries: ReadonlyMap<number, FiberInfo>
+}
+
+const byDisplayOrder: Order.Order<FiberInfo> = Order.combineAll([
+  Order.mapInput(Order.string, (f: FiberInfo) => f.kind),
+  Order.mapInput(Order.string, (f: FiberInfo) => f.agent_id ?? ""),
+  Order.mapInput(Order.string, (f: FiberInfo) => f.guild_node_id ?? ""),
+  Order.mapInput(Order.string, (f: FiberInfo) => f.channel_id ?? ""),
+  Order.mapInput(Order.number, (f: FiberInfo) => f.id)
+])
+
+const countOf = (entries: ReadonlyMap<number, FiberInfo>, kind: FiberKind): number => {
+  let n = 0
+  for (const entry of entries.values()) if (entry.kind === kind) n++
+  return n
+}
+
+const gaugeFor = (kind: FiberKind) => activeFibers.pipe(Metric.tagged("kind", kind))
+
+/** Builds the `plexum/debug/fibers` result; every kind appears in `counts`, zero or not. */
+export const debugFibersResult = (snapshot: ReadonlyArray<FiberInfo>): DebugFibersResult => {
+  const counts = Object.fromEntries(fiberKinds.map((kind) => [kind, 0])) as Record<FiberKind, number>
+  for (const fiber of snapshot) counts[fiber.kind]++
+  return { fibers: snapshot, counts }
+}
+
 export class FiberRegistry extends Effect.Service<FiberRegistry>()("plexum-fabric/FiberRegistry", {
-  succeed: {
-    track: (
-      _info: Omit<FiberInfo, "id" | "started_at">
-    ): Effect.Effect<TrackedFiber, never, Scope.Scope> => Effect.succeed({ update: () => Effect.void }),
-    snapshot: Effect.succeed([]) as Effect.Effect<ReadonlyArray<FiberInfo>>
-  }
+  effect: Effect.gen(function*() {
+    const registry = yield* SynchronizedRef.make<Registry>({ nextId: 1, entries: new Map() })
+
+    /**
+     * Sets the kind's gauge from the new entries; called under the registry's lock, so
+     * concurrent track/untrack can never leave the gauge at a stale count.
+     */
+    const settleGauge = (kind: FiberKind, entries: ReadonlyMap<number, FiberInfo>) =>
+      Metric.set(gaugeFor(kind), countOf(entries, kind))
+
+    const register = (info: Omit<FiberInfo, "id" | "started_at">) =>
+      Effect.flatMap(DateTime.now, (now) =>
+        SynchronizedRef.modifyEffect(registry, (r) => {
+          const entry: FiberInfo = { ...info, id: r.nextId, started_at: DateTime.formatIso(now) }
+          const entries = new Map(r.entries).set(entry.id, entry)
+          return settleGauge(info.kind, entries).pipe(Effect.as([entry.id, { nextId: r.nextId + 1, entries }] as const))
+        }))
+
+    const unregister = (id: number, kind: FiberKind) =>
+      SynchronizedRef.updateEffect(registry, (r) => {
+        const entries = new Map(r.entries)
+        entries.delete(id)
+        return settleGauge(kind, entries).pipe(Effect.as({ ...r, entries }))
+      })
+
+    const patch = (id: number, change: FiberPatch) =>
+      SynchronizedRef.update(registry, (r) => {
+        const current = r.entries.get(id)
+        if (current === undefined) return r
+        return { ...r, entries: new Map(r.entries).set(id, { ...current, ...change }) }
+      })
+
+    // Plain effects, not `Effect.fn`: bookkeeping runs on every state change (per message for
+    // channel workers), and a span each would clutter the trace of the work it describes.
+    const track = (info: Omit<FiberInfo, "id" | "started_at">): Effect.Effect<TrackedFiber, never, Scope.Scope> =>
+      Effect.acquireRelease(register(info), (id) => unregister(id, info.kind)).pipe(
+        Effect.map((id) => ({ update: (change: FiberPatch) => patch(id, change) }))
+      )
+
+    const snapshot: Effect.Effect<ReadonlyArray<FiberInfo>> = SynchronizedRef.get(registry).pipe(
+      Effect.map((r) => [...r.entries.values()].sort(byDisplayOrder))
+    )
+
+    return { track, snapshot } as const
+  })
 }) {}
