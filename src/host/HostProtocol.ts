@@ -8,7 +8,7 @@ import { Attachment, ChannelXType, Command, Message } from "../fabric/FabricCont
 export const SERVER_NAME = "plexum-fabric-channel"
 export const LOGGER_NAME = "plexum-fabric-channel"
 /** Newest first; the plugin answers with the client's version when it is listed here. */
-export const SUPPORTED_PROTOCOL_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"] as const
+export const SUPPORTED_PROTOCOL_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2024-10-07"] as const
 
 export const Methods = {
   initialize: "initialize",
