@@ -71,8 +71,9 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
           Effect.zipRight(Deferred.succeed(gone, void 0))
         )
       ),
-      Effect.forkDaemon
+      Effect.forkScoped
     )
+    // Runs before the fork's own finalizer (finalizers run in reverse): flush, then stop.
     yield* Effect.addFinalizer(() =>
       outbox.end.pipe(
         Effect.zipRight(Fiber.await(writer).pipe(Effect.timeout(FLUSH_BUDGET), Effect.ignore)),
