@@ -4,12 +4,16 @@
  * runs the lifecycle — `initialize` loads the profile and activates the plugin; `shutdown`,
  * end of input, a signal or a lost stdout all lead to the same graceful stop.
  */
-import { Cause, Deferred, Effect, Fiber, FiberMap, Option, Schema, Scope, Stream } from "effect"
+import { FileSystem, Path } from "@effect/platform"
+import { Cause, Deferred, Effect, ExecutionStrategy, Exit, Fiber, FiberMap, Option, Redacted, Schema, Scope, Stream } from "effect"
+import { formatProfileError, type ProfileError } from "../profile/Profile.js"
+import type { LoadedProfile } from "../profile/ProfileSchema.js"
 import { Activation, type ActivePlugin } from "./Activation.js"
 import { HostApi, HostTransport } from "./HostApi.js"
 import { ErrorCodes, LogLevel, Methods, SERVER_NAME, SUPPORTED_PROTOCOL_VERSIONS } from "./HostProtocol.js"
 import { parseLine, RpcError, type Notification, type Request } from "./JsonRpc.js"
 import { manifest } from "./Manifest.js"
+import { profileChanges } from "./ProfileWatch.js"
 import { debugFibersResult, FiberRegistry } from "../telemetry/FiberRegistry.js"
 import { detached } from "../telemetry/Spans.js"
 import { VERSION } from "../version.js"
@@ -42,6 +46,16 @@ const decodeParams = <A, I>(schema: Schema.Schema<A, I>, method: string) => (par
     )
   )
 
+const profileRpcError = (error: ProfileError) =>
+  new RpcError({ code: ErrorCodes.internalError, message: `cannot load the profile: ${formatProfileError(error)}` })
+
+/** Same bindings and identities: nothing an operator changed concerns the running plugin. */
+const sameChannels = (a: LoadedProfile, b: LoadedProfile) => {
+  const identities = (p: LoadedProfile) =>
+    [...p.identities.values()].map((i) => [i.agentId, i.enabled, Redacted.value(i.apiKey)].join("\u0000")).sort().join("\n")
+  return JSON.stringify(a.bindings) === JSON.stringify(b.bindings) && identities(a) === identities(b)
+}
+
 const negotiate = (requested: string) =>
   (SUPPORTED_PROTOCOL_VERSIONS as ReadonlyArray<string>).includes(requested) ? requested : SUPPORTED_PROTOCOL_VERSIONS[0]
 
@@ -51,6 +65,7 @@ export class HostServer extends Effect.Service<HostServer>()("plexum-fabric/Host
     const transport = yield* HostTransport
     const activation = yield* Activation
     const registry = yield* FiberRegistry
+    const platform = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
 
     /**
      * Serves until the host asks to stop (or goes away), then returns; the caller's scope
@@ -60,8 +75,20 @@ export class HostServer extends Effect.Service<HostServer>()("plexum-fabric/Host
       const scope = yield* Effect.scope
       const stop = yield* Deferred.make<void>()
       const inflight = yield* FiberMap.make<string>()
-      let active: ActivePlugin | undefined
+      /** The activated plugin and the scope it lives in; replaced when the bindings change. */
+      let active: { readonly plugin: ActivePlugin; readonly scope: Scope.CloseableScope } | undefined
       let activating = false
+
+      const activate = (profile: LoadedProfile) =>
+        Effect.gen(function*() {
+          const child = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+          const plugin = yield* activation.activate(profile).pipe(Scope.extend(child))
+          return { plugin, scope: child }
+        })
+
+      /** Background work is not part of the trace of the request that started it. */
+      const runInBackground = (current: NonNullable<typeof active>) =>
+        Effect.forkIn(detached(current.plugin.run), current.scope)
 
       const initialize = Effect.fn("HostServer.initialize")(function*(params: unknown) {
         const { protocolVersion } = yield* decodeParams(InitializeParams, Methods.initialize)(params)
@@ -71,14 +98,9 @@ export class HostServer extends Effect.Service<HostServer>()("plexum-fabric/Host
         activating = true
         const profile = yield* activation.loadProfile.pipe(
           Effect.tapError(() => Effect.sync(() => (activating = false))),
-          Effect.mapError((error) =>
-            new RpcError({
-              code: ErrorCodes.internalError,
-              message: `cannot load the profile: ${error.file}${error.field ? ` (field ${error.field})` : ""}: ${error.message}`
-            })
-          )
+          Effect.mapError(profileRpcError)
         )
-        active = yield* activation.activate(profile).pipe(Scope.extend(scope))
+        active = yield* activate(profile)
         return {
           protocolVersion: negotiate(protocolVersion),
           capabilities: { tools: { listChanged: true }, logging: {} },
@@ -86,12 +108,37 @@ export class HostServer extends Effect.Service<HostServer>()("plexum-fabric/Host
         }
       })
 
+      /**
+       * The bindings or identities changed on disk: the old plugin stops (its sockets close),
+       * a new one starts from the new profile and catches up from the watermarks, and the host
+       * is told the channel set changed. A profile that no longer loads changes nothing.
+       */
+      const reload = Effect.gen(function*() {
+        const current = active!
+        const profile = yield* activation.loadProfile
+        if (sameChannels(profile, current.plugin.profile)) return
+        yield* Scope.close(current.scope, Exit.void)
+        active = yield* activate(profile)
+        yield* runInBackground(active)
+        yield* host.notify(Methods.toolsListChanged)
+        yield* Effect.logInfo(`profile changed: now ${profile.bindings.length} channel binding(s)`)
+      }).pipe(
+        Effect.catchTag("ProfileError", (error) =>
+          Effect.logWarning(`profile change ignored, the running configuration stays: ${formatProfileError(error)}`)),
+        Effect.withSpan("HostServer.reload")
+      )
+
       /** After `initialize` is answered: logs may go to the host, and background work starts. */
-      const afterInitialize = (plugin: ActivePlugin) =>
+      const afterInitialize = (current: NonNullable<typeof active>) =>
         host.openLogging.pipe(
-          Effect.zipRight(Effect.logInfo(`initialized with ${plugin.profile.bindings.length} channel binding(s)`)),
-          // Background work is not part of the `initialize` request's trace.
-          Effect.zipRight(Effect.forkIn(detached(plugin.run), scope)),
+          Effect.zipRight(Effect.logInfo(`initialized with ${current.plugin.profile.bindings.length} channel binding(s)`)),
+          Effect.zipRight(runInBackground(current)),
+          Effect.zipRight(
+            Effect.forkIn(
+              Stream.runForEach(profileChanges(current.plugin.profile.root), () => reload).pipe(Effect.provide(platform)),
+              scope
+            )
+          ),
           Effect.asVoid
         )
 
@@ -100,21 +147,14 @@ export class HostServer extends Effect.Service<HostServer>()("plexum-fabric/Host
           return yield* new RpcError({ code: ErrorCodes.notInitialized, message: "not initialized: send initialize before tools/call" })
         }
         const call = yield* decodeParams(ToolCallParams, Methods.toolsCall)(params)
-        return yield* active.callTool(call.name, call.arguments ?? {}).pipe(
+        return yield* active.plugin.callTool(call.name, call.arguments ?? {}).pipe(
           Effect.catchTag("UnknownTool", (error) =>
             new RpcError({ code: ErrorCodes.invalidParams, message: `unknown tool: ${error.name}` }))
         )
       })
 
       const pluginManifest = Effect.gen(function*() {
-        const profile = active?.profile ?? (yield* activation.loadProfile.pipe(
-          Effect.mapError((error) =>
-            new RpcError({
-              code: ErrorCodes.internalError,
-              message: `cannot load the profile: ${error.file}${error.field ? ` (field ${error.field})` : ""}: ${error.message}`
-            })
-          )
-        ))
+        const profile = active?.plugin.profile ?? (yield* Effect.mapError(activation.loadProfile, profileRpcError))
         return manifest(profile.bindings, activation.catalog)
       })
 

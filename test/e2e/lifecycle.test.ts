@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { writeFile } from "node:fs/promises"
+import { join } from "node:path"
 import { binding, initializeParams, makeProfile, startPlugin } from "./harness.js"
 
 describe("plugin lifecycle over stdio", () => {
@@ -68,5 +70,21 @@ describe("plugin lifecycle over stdio", () => {
       expect(yield* term.exited()).toEqual({ code: 0, signal: null })
       yield* int.kill("SIGINT")
       expect(yield* int.exited()).toEqual({ code: 0, signal: null })
+    }))
+
+  it.scopedLive("announces binding files added while running, and ignores a broken one", () =>
+    Effect.gen(function*() {
+      const root = yield* makeProfile({ bindings: { "first": binding("a1", "g_1", "c_1") } })
+      const plugin = yield* startPlugin({ profileRoot: root })
+      yield* plugin.call("initialize", initializeParams)
+      const channels = Effect.map(plugin.call("plexum/manifest", {}), (m) => m.contracts.channels.map((c: any) => c.name))
+      yield* Effect.promise(() => writeFile(join(root, "channels/second.json"), JSON.stringify(binding("a2", "g_1", "c_2"))))
+      yield* plugin.waitFor((m) => m.method === "notifications/tools/list_changed")
+      expect(yield* channels).toEqual(["first", "second"])
+      yield* Effect.promise(() => writeFile(join(root, "channels/third.json"), "{ broken"))
+      yield* plugin.waitFor((m) => m.method === "notifications/message" && /profile change ignored.*third\.json/.test(m.params.data.message))
+      expect(yield* channels).toEqual(["first", "second"])
+      yield* plugin.closeStdin
+      expect((yield* plugin.exited("2 seconds")).code).toBe(0)
     }))
 })

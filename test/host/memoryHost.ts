@@ -3,6 +3,7 @@
  * the plugin wrote, with a fake Activation. For fast protocol tests; the end-to-end suite
  * drives the real subprocess.
  */
+import { NodeContext } from "@effect/platform-node"
 import { Deferred, Effect, Layer, Option, Queue, Stream, SubscriptionRef } from "effect"
 import { Activation, type ActivePlugin } from "../../src/host/Activation.js"
 import { HostApi, HostTransport } from "../../src/host/HostApi.js"
@@ -67,7 +68,8 @@ export const startHost = (activation: Layer.Layer<Activation>) =>
       Layer.provideMerge(HostLoggerLive),
       Layer.provideMerge(HostApi.Default),
       Layer.provideMerge(FiberRegistry.Default),
-      Layer.provide(transport)
+      Layer.provide(transport),
+      Layer.provide(NodeContext.layer)
     )
     const done = yield* Deferred.make<void>()
     yield* Effect.flatMap(HostServer, (server) => server.serve).pipe(
