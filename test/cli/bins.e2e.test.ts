@@ -88,6 +88,15 @@ describe("built bins", () => {
       expect(run.stdout).toBe("")
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scoped("register with the key as a stray argument: usage error, exit 2, the key masked", () =>
+    Effect.gen(function*() {
+      const root = yield* tempProfile()
+      const run = yield* runBin(registerBin, ["--agent-id", "scout", "--api-key", "other", "--no-verify", "--profile", root, KEY])
+      expect(run.code).toBe(2)
+      expect(run.stderr).toContain("[redacted]")
+      expect(run.stdout + run.stderr).not.toContain(KEY)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scoped("bind: exit 0 when written, exit 1 with the reason on stderr for a duplicate name", () =>
     Effect.gen(function*() {
       const root = yield* tempProfile({ "channels/support.json": binding("a1", "g_1", "c_1") })
