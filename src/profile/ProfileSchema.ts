@@ -26,7 +26,7 @@ export const PluginConfigFile = Schema.Struct({
   // Extensions of profile.md (documented in docs/configuration.md).
   /** Catch-up after a reconnect reaches back at most this many messages per channel. */
   catchup_max_messages: Schema.optionalWith(PositiveInt, { default: () => 500 }),
-  /** Concurrent history calls per (agent, guild) during catch-up. */
+  /** History calls in flight at once per guild node during catch-up (shared by its agents). */
   catchup_concurrency: Schema.optionalWith(PositiveInt, { default: () => 4 }),
   /** Deliver messages posted before the plugin started (first connect). Off: only new ones. */
   replay_on_start: Schema.optionalWith(Schema.Boolean, { default: () => false }),
