@@ -72,6 +72,17 @@ describe("inbound delivery over stdio", () => {
         }
       })
 
+      // Fiber inspection shows both socket sessions live, and the DM's channel worker.
+      const { counts, fibers } = yield* plugin.call("plexum/debug/fibers", {})
+      const sessions = fibers.filter((f: any) => f.kind === "socket_session")
+      expect(sessions.map((f: any) => [f.agent_id, f.guild_node_id, f.state])).toEqual([
+        ["echo", guild.node_id, "connected"],
+        ["scout", guild.node_id, "connected"]
+      ])
+      expect(counts.socket_session).toBe(2)
+      expect(fibers.some((f: any) => f.kind === "channel_worker" && f.agent_id === "scout" && f.channel_id === dm.id)).toBe(true)
+      expect(Number.isNaN(Date.parse(sessions[0].started_at))).toBe(false)
+
       // A group message wakes only with wakeup; both agents see it; never their own.
       yield* post(general.id, "just chatting")
       yield* post(general.id, "agents, wake up", true)
