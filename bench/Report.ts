@@ -1,0 +1,117 @@
+/** The final table (stdout) and bench/results/latest.json, from the scenarios' results. */
+import type { FleetResult } from "./scenarios/fleet.js"
+import type { HotPathResult } from "./scenarios/hotPath.js"
+import type { StartupResult } from "./scenarios/startup.js"
+import type { Spread } from "./Stats.js"
+
+export interface Results {
+  hotPath?: HotPathResult | { readonly error: string }
+  fleet?: FleetResult | { readonly error: string }
+  startup?: StartupResult | { readonly error: string }
+}
+
+export interface Row {
+  readonly scenario: string
+  readonly metric: string
+  readonly unit: string
+  readonly plugin?: Spread | undefined
+  readonly raw?: Spread | undefined
+  /** plugin vs raw, as the target states it (a ratio, or added ms). */
+  readonly comparison?: string | undefined
+  readonly target?: string | undefined
+  readonly pass?: boolean | undefined
+}
+
+const ok = <A extends object>(result: A | { readonly error: string } | undefined): result is A =>
+  result !== undefined && !("error" in result)
+
+const fmt = (value: number) =>
+  Number.isNaN(value) ? "n/a" : Number.isInteger(value) ? String(value) : Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(3)
+
+const cell = (s: Spread | undefined) => s === undefined ? "" : `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`
+
+const hotRows = (r: HotPathResult): Array<Row> => {
+  const ratio = r.throughput.plugin.per_second.median / r.throughput.raw.per_second.median
+  const rows: Array<Row> = [{
+    scenario: "1 throughput",
+    metric: "messages/s",
+    unit: "msg/s",
+    plugin: r.throughput.plugin.per_second,
+    raw: r.throughput.raw.per_second,
+    comparison: `×${ratio.toFixed(2)}`,
+    target: "plugin ≥ 0.8 × raw",
+    pass: ratio >= 0.8
+  }]
+  for (const [rate, side] of Object.entries(r.latency)) {
+    const strict = rate === "1000"
+    rows.push({
+      scenario: `2 latency ${Number(rate).toLocaleString("en")}/s`,
+      metric: "received in time",
+      unit: "msgs",
+      plugin: side.plugin.received,
+      raw: side.raw.received,
+      comparison: `×${(side.plugin.received.median / side.raw.received.median).toFixed(2)}`
+    })
+    for (const [metric, limit] of [["p50_ms", 0.3], ["p99_ms", 1], ["max_ms", undefined]] as const) {
+      const added = side.plugin[metric].median - side.raw[metric].median
+      rows.push({
+        scenario: `2 latency ${Number(rate).toLocaleString("en")}/s`,
+        metric: metric.replace("_ms", ""),
+        unit: "ms",
+        plugin: side.plugin[metric],
+        raw: side.raw[metric],
+        comparison: `+${added.toFixed(3)} ms`,
+        target: strict && limit !== undefined ? `added ≤ ${limit} ms` : undefined,
+        pass: strict && limit !== undefined ? added <= limit : undefined
+      })
+    }
+  }
+  return rows
+}
+
+const fleetRows = (r: FleetResult): Array<Row> => {
+  const connect = r.plugin.connect_ms.median / r.raw.connect_ms.median
+  const rss = r.plugin.rss_mb.median / r.raw.rss_mb.median
+  const sessions = r.sessions.toLocaleString("en")
+  return [
+    { scenario: `3 connect ${sessions}`, metric: "spawn → all connected", unit: "ms", plugin: r.plugin.connect_ms, raw: r.raw.connect_ms, comparison: `×${connect.toFixed(2)}`, target: "≤ 1.5 × raw", pass: connect <= 1.5 },
+    { scenario: `3 connect ${sessions}`, metric: "RSS", unit: "MB", plugin: r.plugin.rss_mb, raw: r.raw.rss_mb, comparison: `×${rss.toFixed(2)}`, target: "≤ 2 × raw", pass: rss <= 2 },
+    { scenario: `3 connect ${sessions}`, metric: "heap used (after GC)", unit: "MB", plugin: r.plugin.heap_used_mb, raw: r.raw.heap_used_mb, comparison: `×${(r.plugin.heap_used_mb.median / r.raw.heap_used_mb.median).toFixed(2)}` },
+    { scenario: `3 connect ${sessions}`, metric: "logins", unit: "", plugin: r.plugin.logins, raw: r.raw.logins },
+    { scenario: "4 reconnect storm", metric: "drop → all back", unit: "ms", plugin: r.plugin.storm_back_ms, raw: r.raw.storm_back_ms },
+    { scenario: "4 reconnect storm", metric: "peak attempts/s", unit: "/s", plugin: r.plugin.storm_peak_attempts_per_s, raw: r.raw.storm_peak_attempts_per_s },
+    { scenario: "4 reconnect storm", metric: "attempts", unit: "", plugin: r.plugin.storm_attempts, raw: r.raw.storm_attempts },
+    { scenario: "4 reconnect storm", metric: "logins (tokens valid)", unit: "", plugin: r.plugin.storm_logins, raw: r.raw.storm_logins, target: "0", pass: r.plugin.storm_logins.max === 0 }
+  ]
+}
+
+const startupRows = (r: StartupResult): Array<Row> => [
+  { scenario: "5 start-up", metric: "spawn → initialize answered", unit: "ms", plugin: r.plugin.initialize_ms },
+  { scenario: "5 start-up", metric: "spawn → first message", unit: "ms", plugin: r.plugin.first_message_ms, raw: r.raw.first_message_ms, comparison: `+${(r.plugin.first_message_ms.median - r.raw.first_message_ms.median).toFixed(0)} ms` }
+]
+
+export const rowsOf = (results: Results): Array<Row> => [
+  ...(ok(results.hotPath) ? hotRows(results.hotPath) : []),
+  ...(ok(results.fleet) ? fleetRows(results.fleet) : []),
+  ...(ok(results.startup) ? startupRows(results.startup) : [])
+]
+
+export const failuresOf = (results: Results): Array<string> =>
+  Object.entries(results).flatMap(([name, result]) => (result !== undefined && "error" in result ? [`${name}: ${result.error}`] : []))
+
+/** A Markdown table: the same text reads well in a terminal and pastes into the README. */
+export const table = (rows: ReadonlyArray<Row>): string => {
+  const header = ["scenario", "metric", "plugin", "raw socket.io-client", "plugin vs raw", "target", ""]
+  const lines = rows.map((row) => [
+    row.scenario,
+    row.unit === "" ? row.metric : `${row.metric} (${row.unit})`,
+    cell(row.plugin),
+    cell(row.raw),
+    row.comparison ?? "",
+    row.target ?? "",
+    row.pass === undefined ? "" : row.pass ? "met" : "MISSED"
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
+  const render = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
+  return [render(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...lines.map(render)].join("\n")
+}
