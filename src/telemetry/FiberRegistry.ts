@@ -3,7 +3,7 @@
  * gauge. A fiber registers itself with `track` in its own scope, so its entry disappears
  * exactly when its owner closes it — whether it ended, failed or was interrupted.
  */
-import { DateTime, Effect, Metric, Order, SynchronizedRef } from "effect"
+import { DateTime, Effect, Metric, Order } from "effect"
 import type { Scope } from "effect"
 import { activeFibers } from "./Metrics.js"
 
@@ -35,11 +35,6 @@ export interface DebugFibersResult {
   readonly counts: Readonly<Record<FiberKind, number>>
 }
 
-interface Registry {
-  readonly nextId: number
-  readonly entries: ReadonlyMap<number, FiberInfo>
-}
-
 const byDisplayOrder: Order.Order<FiberInfo> = Order.combineAll([
   Order.mapInput(Order.string, (f: FiberInfo) => f.kind),
   Order.mapInput(Order.string, (f: FiberInfo) => f.agent_id ?? ""),
@@ -47,12 +42,6 @@ const byDisplayOrder: Order.Order<FiberInfo> = Order.combineAll([
   Order.mapInput(Order.string, (f: FiberInfo) => f.channel_id ?? ""),
   Order.mapInput(Order.number, (f: FiberInfo) => f.id)
 ])
-
-const countOf = (entries: ReadonlyMap<number, FiberInfo>, kind: FiberKind): number => {
-  let n = 0
-  for (const entry of entries.values()) if (entry.kind === kind) n++
-  return n
-}
 
 const gaugeFor = (kind: FiberKind) => activeFibers.pipe(Metric.tagged("kind", kind))
 
@@ -64,36 +53,34 @@ export const debugFibersResult = (snapshot: ReadonlyArray<FiberInfo>): DebugFibe
 }
 
 export class FiberRegistry extends Effect.Service<FiberRegistry>()("plexum-fabric/FiberRegistry", {
-  effect: Effect.gen(function*() {
-    const registry = yield* SynchronizedRef.make<Registry>({ nextId: 1, entries: new Map() })
+  effect: Effect.sync(() => {
+    // Mutated in place, in synchronous steps: a reconnect storm registers and updates thousands
+    // of entries, and copying the map per change made that quadratic.
+    const entries = new Map<number, FiberInfo>()
+    const counts = Object.fromEntries(fiberKinds.map((kind) => [kind, 0])) as Record<FiberKind, number>
+    let nextId = 1
 
-    /**
-     * Sets the kind's gauge from the new entries; called under the registry's lock, so
-     * concurrent track/untrack can never leave the gauge at a stale count.
-     */
-    const settleGauge = (kind: FiberKind, entries: ReadonlyMap<number, FiberInfo>) =>
-      Metric.set(gaugeFor(kind), countOf(entries, kind))
+    /** Sets the gauge to the count at the moment it runs, so the last writer is always right. */
+    const settleGauge = (kind: FiberKind) => Effect.suspend(() => Metric.set(gaugeFor(kind), counts[kind]))
 
     const register = (info: Omit<FiberInfo, "id" | "started_at">) =>
-      Effect.flatMap(DateTime.now, (now) =>
-        SynchronizedRef.modifyEffect(registry, (r) => {
-          const entry: FiberInfo = { ...info, id: r.nextId, started_at: DateTime.formatIso(now) }
-          const entries = new Map(r.entries).set(entry.id, entry)
-          return settleGauge(info.kind, entries).pipe(Effect.as([entry.id, { nextId: r.nextId + 1, entries }] as const))
-        }))
+      Effect.flatMap(DateTime.now, (now) => {
+        const entry: FiberInfo = { ...info, id: nextId++, started_at: DateTime.formatIso(now) }
+        entries.set(entry.id, entry)
+        counts[info.kind]++
+        return Effect.as(settleGauge(info.kind), entry.id)
+      })
 
     const unregister = (id: number, kind: FiberKind) =>
-      SynchronizedRef.updateEffect(registry, (r) => {
-        const entries = new Map(r.entries)
-        entries.delete(id)
-        return settleGauge(kind, entries).pipe(Effect.as({ ...r, entries }))
+      Effect.suspend(() => {
+        if (entries.delete(id)) counts[kind]--
+        return settleGauge(kind)
       })
 
     const patch = (id: number, change: FiberPatch) =>
-      SynchronizedRef.update(registry, (r) => {
-        const current = r.entries.get(id)
-        if (current === undefined) return r
-        return { ...r, entries: new Map(r.entries).set(id, { ...current, ...change }) }
+      Effect.sync(() => {
+        const current = entries.get(id)
+        if (current !== undefined) entries.set(id, { ...current, ...change })
       })
 
     // Plain effects, not `Effect.fn`: bookkeeping runs on every state change (per message for
@@ -103,9 +90,7 @@ export class FiberRegistry extends Effect.Service<FiberRegistry>()("plexum-fabri
         Effect.map((id) => ({ update: (change: FiberPatch) => patch(id, change) }))
       )
 
-    const snapshot: Effect.Effect<ReadonlyArray<FiberInfo>> = SynchronizedRef.get(registry).pipe(
-      Effect.map((r) => [...r.entries.values()].sort(byDisplayOrder))
-    )
+    const snapshot: Effect.Effect<ReadonlyArray<FiberInfo>> = Effect.sync(() => [...entries.values()].sort(byDisplayOrder))
 
     return { track, snapshot } as const
   })
