@@ -39,6 +39,9 @@ export const unsupervisedAgents = (profile: LoadedProfile): ReadonlyArray<string
   ...new Set(profile.bindings.filter((b) => enabledIdentity(profile, b.agentId) === undefined).map((b) => b.agentId))
 ]
 
+/** A token this close to its expiry is treated as expired: clocks differ a little. */
+const TOKEN_EXPIRY_MARGIN_MS = 5_000
+
 const guildKey = (ref: GuildRef) => `${ref.agentId}\u0000${ref.guildNodeId}`
 
 /** How one socket session ended: the reconnect policy's input. */
@@ -112,13 +115,16 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
     const connection = (ref: GuildRef, tracked: TrackedFiber, firstConnect: Ref.Ref<boolean>, upSince: Ref.Ref<Option.Option<number>>) =>
       Effect.gen(function*() {
         const access = yield* sessions.guild(ref.agentId, ref.guildNodeId)
-        // A refused token, or a node dropping a socket whose token expired: drop exactly this
-        // login so the next attempt carries a fresh token. Every socket of the agent passes the
-        // same generation, so sockets that drop together cause one login.
+        // A refused token, or a node dropping a socket whose token has expired: drop exactly
+        // this login so the next attempt carries a fresh token. Every socket of the agent passes
+        // the same generation, so sockets that drop together cause one login. A node that drops
+        // sockets whose tokens are still valid (a restart) costs no login.
         const renewToken = (closed: SocketClosed) =>
-          closed.reason === "unauthorized" || closed.reason === "server_disconnect"
-            ? sessions.invalidate(ref.agentId, access.generation)
-            : Effect.void
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            closed.reason === "unauthorized" ||
+              (closed.reason === "server_disconnect" && !(now < access.expiresAt - TOKEN_EXPIRY_MARGIN_MS))
+              ? sessions.invalidate(ref.agentId, access.generation)
+              : Effect.void)
         const events = yield* sockets.connect(access.endpoint, access.token).pipe(Effect.tapError(renewToken))
         yield* Ref.set(upSince, Option.some(yield* Clock.currentTimeMillis))
         yield* Effect.acquireRelease(Metric.increment(openSockets), () => Metric.incrementBy(openSockets, -1))

@@ -33,6 +33,8 @@ export interface GuildAccess {
   readonly guildNodeId: string
   readonly endpoint: string
   readonly token: Redacted.Redacted<string>
+  /** When the token expires (epoch ms, Fabric's `expires_at`); NaN when Fabric sent no usable time. */
+  readonly expiresAt: number
   readonly userId: string
   readonly generation: number
 }
@@ -88,6 +90,7 @@ const guildAccess = (agent: AgentSession, guildNodeId: string): Option.Option<Gu
     guildNodeId,
     endpoint: guild.endpoint,
     token: token.token,
+    expiresAt: Date.parse(token.expires_at),
     userId: agent.userId,
     generation: agent.generation
   })
