@@ -87,8 +87,11 @@ export const walkBack = <E>(
 
 /** Where a live message stands relative to the watermark. */
 export type Continuity =
-  /** The messages after the watermark up to and including the live one, oldest first. */
-  | { readonly _tag: "Found"; readonly messages: ReadonlyArray<Message> }
+  /**
+   * The messages after the watermark up to and including the live one, oldest first, and the
+   * ones after it on the same page (already posted, not yet seen live).
+   */
+  | { readonly _tag: "Found"; readonly messages: ReadonlyArray<Message>; readonly ahead: ReadonlyArray<Message> }
   /** Not after the watermark: a catch-up already handed it over (Dedup decides). */
   | { readonly _tag: "Covered" }
   /** More than the cap after the watermark and the live one not among them. */
@@ -111,7 +114,9 @@ export const walkForward = <E>(
     while (true) {
       const page: MessagePage = yield* pageAfter(after)
       const at = page.messages.findIndex((m) => m.id === target)
-      if (at >= 0) return { _tag: "Found", messages: passed.concat(page.messages.slice(0, at + 1)) }
+      if (at >= 0) {
+        return { _tag: "Found", messages: passed.concat(page.messages.slice(0, at + 1)), ahead: page.messages.slice(at + 1) }
+      }
       if (!page.has_more || page.messages.length === 0) return { _tag: "Covered" }
       passed = passed.concat(page.messages)
       if (passed.length >= cap) return { _tag: "TooFar" }
@@ -252,18 +257,40 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
       )
 
     /**
+     * What a live check read past its target, per (agent, channel): messages already posted
+     * after the watermark `anchor`, contiguous. A later waking message found among them needs no
+     * history call: under load one call covers a whole page of live messages. Valid only while
+     * the watermark is still `anchor` (a catch-up moves it and so discards this).
+     */
+    const aheadOf = new Map<string, { readonly anchor: string; readonly messages: ReadonlyArray<Message> }>()
+    const aheadKey = (agentId: string, channelId: string) => `${agentId}\u0000${channelId}`
+
+    /**
      * A waking live message is delivered only after what the socket missed before it in its
      * channel: the watermark moves on waking messages checked this way and on catch-ups, never
      * on a bare live event, so an event the node dropped cannot be jumped over. A message that
      * does not wake needs no check: it is gated anyway, and the next check or catch-up reads
-     * past it. A hot path: one history call per waking message.
+     * past it. A hot path: at most one history call per waking message, none when an earlier
+     * check already read past it.
      */
     const live = Effect.fnUntraced(function*(params: LiveParams) {
       const { channel, deliver, message } = params
-      if (!params.wakes) return yield* deliver(message, channel)
       const ref: GuildRef = { agentId: params.agentId, guildNodeId: params.guildNodeId }
+      // Trusting the socket while it is up: every live message moves the watermark.
+      if (!config.live_gap_check) return yield* deliverAll(ref, channel, [message], deliver)
+      if (!params.wakes) return yield* deliver(message, channel)
       const since = yield* lastSeen.get(ref.agentId, channel.id)
       if (Option.isNone(since)) return yield* deliverAll(ref, channel, [message], deliver)
+      const key = aheadKey(ref.agentId, channel.id)
+      const known = aheadOf.get(key)
+      const at = known?.anchor === since.value ? known.messages.findIndex((m) => m.id === message.id) : -1
+      if (at >= 0) {
+        const rest = known!.messages.slice(at + 1)
+        if (rest.length > 0) aheadOf.set(key, { anchor: message.id, messages: rest })
+        else aheadOf.delete(key)
+        return yield* deliverAll(ref, channel, known!.messages.slice(0, at + 1), deliver)
+      }
+      aheadOf.delete(key)
       const continuity = yield* walkForward(
         (after) => history(ref, channel.id, { after, limit: HISTORY_LIMIT_MAX }),
         since.value,
@@ -280,6 +307,7 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
       if (continuity === "Unchecked") return yield* deliver(message, channel)
       switch (continuity._tag) {
         case "Found":
+          if (continuity.ahead.length > 0) aheadOf.set(key, { anchor: message.id, messages: continuity.ahead })
           return yield* deliverAll(ref, channel, continuity.messages, deliver)
         case "Covered":
           return yield* deliver(message, channel)

@@ -332,9 +332,52 @@ describe("CatchUp.live", () => {
       expect(yield* live("c1", 7)).toEqual(ids("c1", 4, 7))
       expect(yield* lastSeen.get(AGENT, "c1")).toEqual(Option.some("c1-m7"))
       expect(s.calls.map((c) => c.query)).toEqual([{ after: "c1-m3", limit: 100 }])
-      // The next one follows directly: one call, itself alone.
+      // The next one was on that page already: handed over alone, without a call.
       expect(yield* live("c1", 8)).toEqual(ids("c1", 8, 8))
+      expect(s.calls).toHaveLength(1)
     }).pipe(Effect.provide(catchUpLayer(s)))
+  })
+
+  it.effect("one check covers the page it read: later waking messages, and ones dropped before them, need no call", () => {
+    const s = script({ c1: historyOf("c1", 9) })
+    return Effect.gen(function*() {
+      const lastSeen = yield* LastSeen
+      yield* lastSeen.record(AGENT, "c1", "c1-m3")
+      expect(yield* live("c1", 5)).toEqual(ids("c1", 4, 5))
+      // 6 and 7 never came live: they are handed over before 8, in order.
+      expect(yield* live("c1", 8)).toEqual(ids("c1", 6, 8))
+      expect(yield* live("c1", 9)).toEqual(ids("c1", 9, 9))
+      expect(s.calls).toHaveLength(1)
+      expect(yield* lastSeen.get(AGENT, "c1")).toEqual(Option.some("c1-m9"))
+      // Past the page: a new check.
+      s.histories.get("c1")!.push(message("c1", 10))
+      expect(yield* live("c1", 10)).toEqual(ids("c1", 10, 10))
+      expect(s.calls).toHaveLength(2)
+    }).pipe(Effect.provide(catchUpLayer(s)))
+  })
+
+  it.effect("what a check read ahead is dropped once a catch-up moved the watermark", () => {
+    const s = script({ c1: historyOf("c1", 9) })
+    return Effect.gen(function*() {
+      const lastSeen = yield* LastSeen
+      yield* lastSeen.record(AGENT, "c1", "c1-m3")
+      yield* live("c1", 5)
+      yield* lastSeen.record(AGENT, "c1", "c1-m7")
+      expect(yield* live("c1", 9)).toEqual(ids("c1", 8, 9))
+      expect(s.calls).toHaveLength(2)
+    }).pipe(Effect.provide(catchUpLayer(s)))
+  })
+
+  it.effect("with live_gap_check off, live messages are handed over at once and move the watermark", () => {
+    const s = script({ c1: historyOf("c1", 9) })
+    return Effect.gen(function*() {
+      const lastSeen = yield* LastSeen
+      yield* lastSeen.record(AGENT, "c1", "c1-m3")
+      expect(yield* live("c1", 7)).toEqual(ids("c1", 7, 7))
+      expect(yield* live("c1", 8, false)).toEqual(ids("c1", 8, 8))
+      expect(s.calls).toHaveLength(0)
+      expect(yield* lastSeen.get(AGENT, "c1")).toEqual(Option.some("c1-m8"))
+    }).pipe(Effect.provide(catchUpLayer(s, { live_gap_check: false })))
   })
 
   it.effect("a message that does not wake is handed over without a call and does not move the watermark", () => {
