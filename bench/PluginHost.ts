@@ -24,13 +24,16 @@ export interface ProfileSpec {
   readonly bindings: Record<string, { readonly agent: string; readonly guild: string; readonly channel: string }>
 }
 
+/** Extra plugin config for a bench run, e.g. `PLEXUM_BENCH_CONFIG='{"live_gap_check":false}'`. */
+const extraConfig = (): Record<string, unknown> => JSON.parse(process.env.PLEXUM_BENCH_CONFIG ?? "{}")
+
 /** A temporary profile directory (profile.md layout), removed when the scope closes. */
 export const makeProfile = (spec: ProfileSpec) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const root = await mkdtemp(join(tmpdir(), "plexum-bench-"))
       await mkdir(join(root, "plugins/plexum-fabric-channel"), { recursive: true })
-      await writeFile(join(root, "plugins/plexum-fabric-channel/config.json"), JSON.stringify({ center_api_base: spec.centerApiBase }))
+      await writeFile(join(root, "plugins/plexum-fabric-channel/config.json"), JSON.stringify({ center_api_base: spec.centerApiBase, ...extraConfig() }))
       const agents = Object.fromEntries(Object.entries(spec.agents).map(([id, key]) => [id, { fabric_api_key: key, enabled: true }]))
       await writeFile(join(root, "fabric-identities.json"), JSON.stringify({ version: 1, agents }))
       await chmod(join(root, "fabric-identities.json"), 0o600)

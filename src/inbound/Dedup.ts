@@ -16,13 +16,15 @@ const keyOf = (guildNodeId: string, messageId: string) => `${guildNodeId}\u0000$
 export class Dedup extends Effect.Service<Dedup>()("plexum-fabric/Dedup", {
   effect: Effect.gen(function*() {
     const capacity = (yield* ActiveProfile).config.dedup_capacity
-    // A Set iterates in insertion order: its first element is the oldest id.
-    const seenByAgent = new Map<string, Set<string>>()
+    // Per agent: the ids remembered, and a ring of the same ids in arrival order, whose next
+    // slot holds the oldest. (Deleting the first element of a Set instead leaves holes that
+    // every later "first element" lookup walks over.)
+    const seenByAgent = new Map<string, { readonly ids: Set<string>; readonly ring: Array<string>; next: number }>()
 
     const seenOf = (agentId: string) => {
       let seen = seenByAgent.get(agentId)
       if (seen === undefined) {
-        seen = new Set()
+        seen = { ids: new Set(), ring: [], next: 0 }
         seenByAgent.set(agentId, seen)
       }
       return seen
@@ -37,9 +39,15 @@ export class Dedup extends Effect.Service<Dedup>()("plexum-fabric/Dedup", {
         Effect.sync(() => {
           const seen = seenOf(agentId)
           const key = keyOf(guildNodeId, messageId)
-          if (seen.has(key)) return false
-          seen.add(key)
-          if (seen.size > capacity) seen.delete(seen.values().next().value!)
+          if (seen.ids.has(key)) return false
+          seen.ids.add(key)
+          if (seen.ring.length < capacity) {
+            seen.ring.push(key)
+          } else {
+            seen.ids.delete(seen.ring[seen.next]!)
+            seen.ring[seen.next] = key
+            seen.next = (seen.next + 1) % capacity
+          }
           return true
         })
     } as const

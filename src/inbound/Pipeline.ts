@@ -81,7 +81,7 @@ export class Pipeline extends Effect.Service<Pipeline>()("plexum-fabric/Pipeline
     const notify = (payload: Inbound, span: Tracer.Span) =>
       host.inbound(payload).pipe(
         Effect.zipRight(Metric.increment(messagesDelivered)),
-        Effect.withSpan(SpanNames.inboundNotify),
+        Effect.withSpan(SpanNames.inboundNotify, { captureStackTrace: false }),
         Effect.withParentSpan(span),
         Effect.onExit((exit) => {
           span.attribute(Attr.outcome, Exit.isSuccess(exit) ? InboundOutcome.delivered : "failed")

@@ -101,6 +101,8 @@ export const inboundRootOptions = (
 ): Tracer.SpanOptions => ({
   root: true,
   kind: "consumer",
+  // One per message: a stack trace each was the biggest cost of the span (bench profile).
+  captureStackTrace: false,
   attributes,
   links: Option.toArray(sessionLink)
 })
