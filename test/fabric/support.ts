@@ -4,7 +4,7 @@
  * for the code under test to sleep instead of guessing with delays.
  */
 import { HttpClient, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
-import { Chunk, Effect, Fiber, Layer, Option, Redacted, Ref, TestClock, Tracer } from "effect"
+import { Chunk, Effect, Fiber, Layer, Option, Redacted, Ref, TestClock } from "effect"
 import { ActiveProfile, type Binding, defaultConfig, type Identity, type LoadedProfile, type PluginConfig } from "../../src/profile/ProfileSchema.js"
 
 export interface Reply {
@@ -115,40 +115,4 @@ export const profileOf = (options: {
 
 export const profileLayer = (profile: LoadedProfile) => Layer.succeed(ActiveProfile, profile)
 
-export interface RecordedSpan {
-  readonly name: string
-  readonly attributes: Map<string, unknown>
-}
-
-/** A tracer that keeps every span's name and attributes, to check what telemetry would see. */
-export const recordingTracer = () => {
-  const spans: Array<RecordedSpan> = []
-  let next = 0
-  const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
-      const attributes = new Map<string, unknown>()
-      const id = `${++next}`
-      spans.push({ name, attributes })
-      const span: Tracer.Span = {
-        _tag: "Span",
-        name,
-        spanId: id,
-        traceId: "test",
-        parent,
-        context,
-        status: { _tag: "Started", startTime },
-        attributes,
-        links,
-        sampled: true,
-        kind,
-        end: () => undefined,
-        attribute: (key, value) => void attributes.set(key, value),
-        event: () => undefined,
-        addLinks: () => undefined
-      }
-      return span
-    },
-    context: (f) => f()
-  })
-  return { spans, layer: Layer.setTracer(tracer) }
-}
+export { type RecordedSpan, recordingTracer } from "../support/recordingTracer.js"

@@ -3,7 +3,7 @@
  * FabricApi that records its calls and dies on any method a test did not give, a tracer that
  * keeps the spans, and the Tools service wired to them.
  */
-import { Effect, Layer, Option, Redacted, Tracer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { FabricApi } from "../../src/fabric/FabricApi.js"
 import type * as C from "../../src/fabric/FabricContract.js"
 import { FabricError } from "../../src/fabric/FabricError.js"
@@ -98,39 +98,4 @@ export const okOf = (result: ToolResult): string => {
   return textOf(result)
 }
 
-export interface RecordedSpan {
-  readonly name: string
-  readonly attributes: Map<string, unknown>
-}
-
-/** A tracer that keeps every span it starts, for assertions on names and attributes. */
-export const recordingTracer = () => {
-  const spans: Array<RecordedSpan> = []
-  let next = 0
-  const tracer = Tracer.make({
-    span: (name, parent, context, links, _startTime, kind, options) => {
-      const attributes = new Map<string, unknown>(Object.entries(options?.attributes ?? {}))
-      spans.push({ name, attributes })
-      const span: Tracer.Span = {
-        _tag: "Span",
-        name,
-        spanId: `span${++next}`,
-        traceId: "trace",
-        parent,
-        context,
-        status: { _tag: "Started", startTime: 0n },
-        attributes,
-        links: [...links],
-        sampled: true,
-        kind,
-        end: () => undefined,
-        attribute: (key, value) => void attributes.set(key, value),
-        event: () => undefined,
-        addLinks: () => undefined
-      }
-      return span
-    },
-    context: (f) => f()
-  })
-  return { tracer, spans, named: (name: string) => Option.fromNullable(spans.find((span) => span.name === name)) }
-}
+export { type RecordedSpan, recordingTracer } from "../support/recordingTracer.js"
