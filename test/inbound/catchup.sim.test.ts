@@ -3,7 +3,7 @@
  * watermark, channels found by re-sync, unreadable channels and the concurrency bound.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, Option } from "effect"
+import { Clock, Effect, Layer, Logger, Option } from "effect"
 import type { Channel, Message } from "../../src/fabric/FabricContract.js"
 import { CatchUp } from "../../src/inbound/CatchUp.js"
 import { LastSeen } from "../../src/inbound/LastSeen.js"
@@ -47,8 +47,13 @@ const fixture = (config: Partial<PluginConfig> = {}, postedBeforeStart = 0) =>
     )
     const post = (channelId: string, count: number, wakeup = true) =>
       sim.postBurst(guild.node_id, channelId, { author_id: human.id, content: "hello", wakeup, count })
-    if (postedBeforeStart > 0) yield* post(general.id, postedBeforeStart)
+    // Fabric stamps created_at in milliseconds: the plugin's start must not share a millisecond
+    // with a message, or "posted after the start" is ambiguous.
+    const nextMillisecond = Effect.flatMap(Clock.currentTimeMillis, (start) =>
+      Effect.repeat(Clock.currentTimeMillis, { until: (now) => now > start }))
+    if (postedBeforeStart > 0) yield* post(general.id, postedBeforeStart).pipe(Effect.zipRight(nextMillisecond))
     const context = yield* Layer.build(layer)
+    yield* nextMillisecond
     const history = (channelId: string) => Effect.map(sim.messages(guild.node_id, channelId), (all) => all.map((m) => m.id))
 
     /** One catch-up run for `agentId`; what it handed over, per channel, in order. */
