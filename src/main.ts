@@ -7,14 +7,18 @@
  * - the activated plugin, built at `initialize` from the loaded profile (sessions, Fabric REST,
  *   tools, inbound supervision), closed first on stop.
  */
+import type { HttpClient } from "@effect/platform"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
-import { Context, Effect, Layer, Option, Scope } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { CenterApi } from "./fabric/CenterApi.js"
 import { FabricApi } from "./fabric/FabricApi.js"
 import { Activation } from "./host/Activation.js"
 import { HostApi, HostTransport } from "./host/HostApi.js"
 import { HostLoggerLive } from "./host/HostLogger.js"
 import { HostServer } from "./host/HostServer.js"
+import { CatchUp } from "./inbound/CatchUp.js"
+import { LastSeen } from "./inbound/LastSeen.js"
+import { Supervisor } from "./inbound/Supervisor.js"
 import { Profile, resolveProfileRoot } from "./profile/Profile.js"
 import { ActiveProfile, type LoadedProfile } from "./profile/ProfileSchema.js"
 import { Sessions } from "./sessions/Sessions.js"
@@ -22,10 +26,6 @@ import { FiberRegistry } from "./telemetry/FiberRegistry.js"
 import { detached } from "./telemetry/Spans.js"
 import * as Telemetry from "./telemetry/Telemetry.js"
 import { Tools, toolCatalog } from "./tools/Tools.js"
-import { CatchUp } from "./inbound/CatchUp.js"
-import { LastSeen } from "./inbound/LastSeen.js"
-import { Supervisor } from "./inbound/Supervisor.js"
-import type { HttpClient } from "@effect/platform"
 
 /** Everything that lives from `initialize` to the stop, for one loaded profile. */
 const ActiveLive = Layer.mergeAll(Tools.Default, Supervisor.Default).pipe(
@@ -59,7 +59,8 @@ const ActivationLive = Layer.effect(
           return {
             profile: loaded,
             callTool: tools.call,
-            run: Effect.zipRight(Effect.forkScoped(sessions.warm), supervisor.start).pipe(Effect.provideService(Scope.Scope, scope))
+            // Warming and supervision share the session cache: one login per agent.
+            run: Effect.zipRight(Effect.forkIn(sessions.warm, scope), supervisor.start)
           }
         }).pipe(Effect.provide(context))
     }
