@@ -15,7 +15,7 @@ import { parseLine, RpcError, type Notification, type Request } from "./JsonRpc.
 import { manifest } from "./Manifest.js"
 import { profileChanges } from "./ProfileWatch.js"
 import { debugFibersResult, FiberRegistry } from "../telemetry/FiberRegistry.js"
-import { detached } from "../telemetry/Spans.js"
+import { detached, jsonRpcSpan } from "../telemetry/Spans.js"
 import { VERSION } from "../version.js"
 
 /** How long a graceful stop waits for requests under way before it closes everything. */
@@ -210,7 +210,7 @@ export class HostServer extends Effect.Service<HostServer>()("plexum-fabric/Host
             if (request.method === Methods.shutdown) return Deferred.succeed(stop, void 0)
             return Effect.void
           }),
-          Effect.withSpan(`jsonrpc ${request.method}`, {
+          Effect.withSpan(jsonRpcSpan(request.method), {
             kind: "server",
             attributes: { "rpc.system": "jsonrpc", "rpc.method": request.method, "rpc.jsonrpc.request_id": String(request.id) }
           })

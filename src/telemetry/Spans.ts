@@ -5,25 +5,19 @@
  * Inbound trace design: each Fabric message gets its own root span `inbound.message` (a
  * socket session lives for hours; parenting every message under it would make one
  * unreadable trace). The message span carries a Link to the `socket.session` span that
- * received it. A phase worth timing gets a child span named below (decode → self → gate →
- * dedup → queue → notify); the microsecond checks may stay inline, since the root's
- * `outcome` attribute already says how it ended.
+ * received it. The checks (decode, self, gate, dedup, route) take microseconds and stay
+ * inline: the root's `outcome` attribute says how it ended. Only the hand-over to the host,
+ * which can wait on a slow host, is a child span.
  */
 import { Context, Effect, Option, Tracer } from "effect"
 
 export const SpanNames = {
   /** Root span per inbound message (socket or catch-up). */
   inboundMessage: "inbound.message",
-  inboundDecode: "inbound.decode",
-  inboundSelf: "inbound.self",
-  inboundGate: "inbound.gate",
-  inboundDedup: "inbound.dedup",
-  inboundQueue: "inbound.queue",
+  /** The hand-over of a delivered message to the host, on its channel's worker. */
   inboundNotify: "inbound.notify",
   /** One connected lifetime of a guild socket, per (agent, guild). */
-  socketSession: "socket.session",
-  /** Agent login to the Fabric center. */
-  fabricLogin: "fabric.login"
+  socketSession: "socket.session"
 } as const
 
 /** `tool.<name>` — one span per `tools/call`. */

@@ -11,7 +11,7 @@ const configFor = (env: Record<string, string>) => Either.getOrThrow(Telemetry.t
 const sessionWithOneMessage = Effect.gen(function*() {
   const link = yield* currentSpanLink
   yield* Effect.gen(function*() {
-    yield* Effect.void.pipe(Effect.withSpan(SpanNames.inboundGate))
+    yield* Effect.void.pipe(Effect.withSpan(SpanNames.inboundNotify))
     yield* Effect.logInfo("delivered to the host")
     yield* Metric.increment(messagesDelivered)
     yield* Effect.annotateCurrentSpan({ outcome: InboundOutcome.delivered })
@@ -51,7 +51,7 @@ describe("Telemetry", () => {
       const span = (name: string) => got.spans.find((s) => s.name === name)!
       const session = span(SpanNames.socketSession)
       const message = span(SpanNames.inboundMessage)
-      const gate = span(SpanNames.inboundGate)
+      const gate = span(SpanNames.inboundNotify)
 
       expect(session.attributes).toMatchObject({ agent: "a1", guild: "g_1" })
       expect(session.resource).toMatchObject({
