@@ -78,6 +78,8 @@ export class HostServer extends Effect.Service<HostServer>()("plexum-fabric/Host
       /** The activated plugin and the scope it lives in; replaced when the bindings change. */
       let active: { readonly plugin: ActivePlugin; readonly scope: Scope.CloseableScope } | undefined
       let activating = false
+      /** Background work started: once, after the first successful `initialize` answer. */
+      let started = false
 
       const activate = (profile: LoadedProfile) =>
         Effect.gen(function*() {
@@ -206,7 +208,10 @@ export class HostServer extends Effect.Service<HostServer>()("plexum-fabric/Host
               })
           }),
           Effect.tap(() => {
-            if (request.method === Methods.initialize && active !== undefined) return afterInitialize(active)
+            if (request.method === Methods.initialize && active !== undefined && !started) {
+              started = true
+              return afterInitialize(active)
+            }
             if (request.method === Methods.shutdown) return Deferred.succeed(stop, void 0)
             return Effect.void
           }),

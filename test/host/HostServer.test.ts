@@ -62,12 +62,16 @@ describe("HostServer", () => {
       expect((yield* host.request(2, "tools/call", { name: "send" })).error.code).toBe(ErrorCodes.notInitialized)
     }))
 
-  it.scopedLive("calls tools after initialize and starts background work after answering", () =>
+  it.scopedLive("calls tools after initialize and starts background work after answering, once", () =>
     Effect.gen(function*() {
       const started = yield* Deferred.make<void>()
-      const host = yield* startHost(fakeActivation({ run: Deferred.succeed(started, void 0) }))
+      let runs = 0
+      const host = yield* startHost(fakeActivation({ run: Effect.sync(() => runs++).pipe(Effect.zipRight(Deferred.succeed(started, void 0))) }))
       yield* host.request(1, "initialize", init)
       yield* Deferred.await(started)
+      expect((yield* host.request(3, "initialize", init)).error.code).toBe(ErrorCodes.invalidRequest)
+      yield* host.request(4, "ping")
+      expect(runs).toBe(1)
       const reply = yield* host.request(2, "tools/call", { name: "send", arguments: { channel_name: "x" } })
       expect(reply.result).toEqual({ content: [{ type: "text", text: "sent" }] })
     }))
