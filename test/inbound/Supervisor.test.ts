@@ -293,21 +293,21 @@ describe("Supervisor against the sim", () => {
       const dm = yield* world.sim.openDm(world.guild.node_id, world.human.id, world.ada.id)
       const dm2 = yield* world.sim.openDm(second.node_id, world.human.id, world.ada.id)
       const count = 24
-      for (let i = 1; i <= count; i++) {
-        yield* post(world, dm.id, world.human.id, `a${i}`)
-        yield* post(world, dm2.id, world.human.id, `b${i}`, undefined, second)
-        yield* Effect.sleep("250 millis") // the pace of the conversation, not a wait for the plugin
-      }
+      // The sim paces the conversation (4 a second in each guild, ~6 s: three token lifetimes).
+      yield* Effect.all([
+        world.sim.postBurst(world.guild.node_id, dm.id, { author_id: world.human.id, content: "a", count, per_second: 4 }),
+        world.sim.postBurst(second.node_id, dm2.id, { author_id: world.human.id, content: "b", count, per_second: 4 })
+      ], { concurrency: 2 })
       const all = yield* host.waitFor(
         (all) => texts(all, ADA).filter((t) => t.startsWith("a") || t.startsWith("b")).length >= 2 * count,
         "30 seconds"
       )
       const ada = forAgent(all, ADA)
       expect(ada.filter((i) => i.fabric.channel_id === dm.id).map((i) => i.message)).toEqual(
-        Array.from({ length: count }, (_, i) => `a${i + 1}`)
+        Array.from({ length: count }, (_, i) => `a #${i + 1}`)
       )
       expect(ada.filter((i) => i.fabric.channel_id === dm2.id).map((i) => i.message)).toEqual(
-        Array.from({ length: count }, (_, i) => `b${i + 1}`)
+        Array.from({ length: count }, (_, i) => `b #${i + 1}`)
       )
       // Only Ada is in the second guild: its handshakes count her token lifetimes. Her two
       // sockets (one per guild) drop together at each expiry and share one login.
