@@ -8,8 +8,8 @@
  *   tools, inbound supervision), closed first on stop.
  */
 import type { HttpClient } from "@effect/platform"
-import { NodeContext, NodeHttpClient } from "@effect/platform-node"
-import { Context, Effect, Layer, Option } from "effect"
+import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
+import { Cause, Context, Effect, Exit, Layer, Option } from "effect"
 import { CenterApi } from "./fabric/CenterApi.js"
 import { FabricApi } from "./fabric/FabricApi.js"
 import { Activation } from "./host/Activation.js"
@@ -84,3 +84,13 @@ export const MainLive = HostServer.Default.pipe(
 export const main = Effect.scoped(Effect.flatMap(HostServer, (server) => server.serve)).pipe(
   Effect.provide(MainLive)
 )
+
+/** Runs the plugin as this process: the only place that decides the exit status. */
+export const runPlugin = () =>
+  NodeRuntime.runMain(main, {
+    // The pretty logger writes to stdout, which belongs to the protocol; HostLogger logs instead.
+    disablePrettyLogger: true,
+    // Exit explicitly once the graceful stop is done: a handle a library left open must not
+    // keep the process alive past the host's budget. A stop by signal is graceful: status 0.
+    teardown: (exit) => process.exit(Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? 1 : 0)
+  })
