@@ -81,7 +81,12 @@ export const Attachment = Schema.Struct({
 })
 export type Attachment = typeof Attachment.Type
 
-export const Command = Schema.Struct({ name: Schema.String, args: Schema.String })
+/** v1.1: `owner_id`, the user whose registered command this is. */
+export const Command = Schema.Struct({
+  name: Schema.String,
+  args: Schema.String,
+  owner_id: Schema.optional(Schema.NullOr(UserId))
+})
 export type Command = typeof Command.Type
 
 export const Message = Schema.Struct({
@@ -94,7 +99,10 @@ export const Message = Schema.Struct({
   created_at: Schema.String,
   reply_to: Schema.optional(Schema.NullOr(MessageId)),
   attachments: Schema.optional(Schema.Array(Attachment)),
-  command: Schema.optional(Schema.NullOr(Command))
+  command: Schema.optional(Schema.NullOr(Command)),
+  // v1.1; absent on a v1 node ("not known").
+  author_kind: Schema.optional(Schema.NullOr(MemberKind)),
+  edited_at: Schema.optional(Schema.NullOr(Schema.String))
 })
 export type Message = typeof Message.Type
 
@@ -103,6 +111,9 @@ export const MessagePage = Schema.Struct({
   has_more: Schema.Boolean
 })
 export type MessagePage = typeof MessagePage.Type
+
+/** v1.1: the code of a route a node does not have (as opposed to an unknown resource). */
+export const ROUTE_NOT_FOUND_CODE = "not_found"
 
 /** Contract bounds on message content, checked before a POST so the agent gets a clear error. */
 export const MESSAGE_CONTENT_MAX = 4000
@@ -221,7 +232,9 @@ export const Paths = {
   closeSubDiscussion: (id: string) => `/api/sub-discussions/${seg(id)}/close`,
   presence: "/api/presence",
   commands: "/api/commands",
-  attachments: "/api/attachments"
+  attachments: "/api/attachments",
+  /** v1.1 */
+  typing: (id: string) => `/api/channels/${seg(id)}/typing`
 } as const
 
 /**
@@ -246,6 +259,7 @@ export const RouteTemplates = {
   putPresence: "PUT /api/presence",
   putCommands: "PUT /api/commands",
   uploadAttachment: "POST /api/attachments",
+  startTyping: "POST /api/channels/{id}/typing",
   downloadAttachment: "GET {attachment.url}"
 } as const
 export type RouteName = keyof typeof RouteTemplates
@@ -266,7 +280,9 @@ export const Events = {
   messageUpdated: "message.updated",
   channelJoined: "channel.joined",
   channelLeft: "channel.left",
-  presenceUpdated: "presence.updated"
+  presenceUpdated: "presence.updated",
+  /** v1.1; the plugin ignores it. */
+  typingStarted: "typing.started"
 } as const
 export type EventName = (typeof Events)[keyof typeof Events]
 

@@ -255,6 +255,7 @@ export class Profile extends Effect.Service<Profile>()("plexum-fabric/Profile", 
         agentId: decoded.agent_id,
         guildNodeId: decoded.fabric_guild_node_id,
         channelId: decoded.fabric_channel_id,
+        ...(decoded.commands && decoded.commands.length > 0 ? { commands: decoded.commands } : {}),
         file
       })
     })

@@ -3,6 +3,7 @@
  * plugin works from. Field names follow the files; the loaded form uses camelCase.
  */
 import { Context, Redacted, Schema } from "effect"
+import { SlashCommand } from "../fabric/FabricContract.js"
 
 export const PLUGIN_NAME = "plexum-fabric-channel"
 
@@ -16,6 +17,27 @@ export const IDENTITIES_FILE_MODE = 0o600
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
 
+/** profile.md v1.1 "Who may wake an agent": who may wake, per kind of channel. */
+export const WakeMode = Schema.Literal("open", "allowlist", "off")
+export type WakeMode = typeof WakeMode.Type
+
+/** One agent's overrides in `wake_policy.agents`: each field replaces the guild-wide one. */
+export const AgentWakePolicy = Schema.Struct({
+  dm: Schema.optional(WakeMode),
+  group: Schema.optional(WakeMode),
+  allow_from: Schema.optional(Schema.Array(Schema.String)),
+  agent_loop_limit: Schema.optional(NonNegativeInt)
+})
+
+export const WakePolicyConfig = Schema.Struct({
+  dm: Schema.optionalWith(WakeMode, { default: () => "open" as const }),
+  group: Schema.optionalWith(WakeMode, { default: () => "open" as const }),
+  allow_from: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  agent_loop_limit: Schema.optionalWith(NonNegativeInt, { default: () => 20 }),
+  agents: Schema.optionalWith(Schema.Record({ key: Schema.String, value: AgentWakePolicy }), { default: () => ({}) })
+})
+export type WakePolicyConfig = typeof WakePolicyConfig.Type
+
 /** `plugins/plexum-fabric-channel/config.json`. Unknown fields are an error (see Profile). */
 export const PluginConfigFile = Schema.Struct({
   center_api_base: Schema.optionalWith(Schema.String, { default: () => "http://localhost:7001/api" }),
@@ -23,9 +45,21 @@ export const PluginConfigFile = Schema.Struct({
   channel_sync_interval_seconds: Schema.optionalWith(PositiveInt, { default: () => 60 }),
   dedup_capacity: Schema.optionalWith(PositiveInt, { default: () => 5000 }),
   queue_idle_seconds: Schema.optionalWith(PositiveInt, { default: () => 5 }),
+  // profile.md v1.1.
+  /** Record-only messages carried per notification (`fabric.history`); 0: none. */
+  history_limit: Schema.optionalWith(NonNegativeInt, { default: () => 20 }),
+  /** Burst merging window per (channel, author), in ms; 0: off. */
+  coalesce_ms: Schema.optionalWith(NonNegativeInt, { default: () => 0 }),
+  coalesce_max_messages: Schema.optionalWith(PositiveInt, { default: () => 20 }),
+  presence_sync: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  presence_activity: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+  typing: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  typing_max_seconds: Schema.optionalWith(PositiveInt, { default: () => 120 }),
+  max_chunks: Schema.optionalWith(PositiveInt, { default: () => 10 }),
+  /** Waking messages one catch-up delivers per channel at most. */
+  catchup_max_messages: Schema.optionalWith(PositiveInt, { default: () => 5000 }),
+  wake_policy: Schema.optionalWith(WakePolicyConfig, { default: () => Schema.decodeUnknownSync(WakePolicyConfig)({}) }),
   // Extensions of profile.md (documented in docs/configuration.md).
-  /** Catch-up after a reconnect reaches back at most this many messages per channel. */
-  catchup_max_messages: Schema.optionalWith(PositiveInt, { default: () => 500 }),
   /** History calls in flight at once per guild node during catch-up (shared by its agents). */
   catchup_concurrency: Schema.optionalWith(PositiveInt, { default: () => 4 }),
   /**
@@ -62,7 +96,9 @@ export const BindingFile = Schema.Struct({
   agent_id: Schema.NonEmptyString,
   fabric_guild_node_id: Schema.NonEmptyString,
   fabric_channel_id: Schema.NonEmptyString,
-  name: Schema.optional(Schema.NonEmptyString)
+  name: Schema.optional(Schema.NonEmptyString),
+  /** v1.1: slash commands registered for the agent in the binding's guild (command sync). */
+  commands: Schema.optional(Schema.Array(SlashCommand))
 })
 
 export interface Identity {
@@ -77,6 +113,8 @@ export interface Binding {
   readonly agentId: string
   readonly guildNodeId: string
   readonly channelId: string
+  /** v1.1 slash commands of this binding (absent when none). */
+  readonly commands?: ReadonlyArray<typeof SlashCommand.Type>
   /** The binding file, relative to the profile root, for messages. */
   readonly file: string
 }
