@@ -5,7 +5,7 @@
  */
 import { Duration, Effect, Option, type Redacted, Schema, Stream, SubscriptionRef } from "effect"
 import { Events, Message } from "../fabric/FabricContract.js"
-import { GuildSocket } from "../inbound/GuildSocket.js"
+import { GuildSocket } from "../fabric/GuildSocket.js"
 import { nowMs } from "./PluginHost.js"
 import { DemoError } from "./DemoError.js"
 

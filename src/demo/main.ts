@@ -8,7 +8,7 @@ import { NodeContext, NodeRuntime, NodeStream } from "@effect/platform-node"
 import { Cause, Console, Effect, Layer, Logger, LogLevel, Stream } from "effect"
 import { fileURLToPath } from "node:url"
 import { Progress } from "../cli/Progress.js"
-import { GuildSocket } from "../inbound/GuildSocket.js"
+import { GuildSocket } from "../fabric/GuildSocket.js"
 import { VERSION } from "../version.js"
 import { runDemo } from "./Demo.js"
 

@@ -11,11 +11,6 @@ export const RECONNECT_BASE = Duration.millis(500)
 export const RECONNECT_CAP = Duration.seconds(30)
 /** A connection that stayed up this long was healthy: the next reconnect starts from the base again. */
 export const HEALTHY_CONNECTION = Duration.seconds(60)
-/**
- * How long one attempt may take to be accepted by a guild node. socket.io-client's own timeout
- * (20 s) is longer, so this one decides, and the Schedule sees it as an ordinary failed attempt.
- */
-export const CONNECT_TIMEOUT = Duration.seconds(10)
 
 /** What the reconnect policy needs to know about the session that just ended. */
 export interface Uptime {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Redacted, Stream } from "effect"
-import { GuildSocket, type SocketClosed } from "../../src/inbound/GuildSocket.js"
+import { GuildSocket, type SocketClosed } from "../../src/fabric/GuildSocket.js"
 import { Sim } from "../../src/sim/Sim.js"
 
 const world = Effect.gen(function*() {

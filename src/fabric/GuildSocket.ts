@@ -4,10 +4,9 @@
  * `SocketClosed` when the connection ends, whatever the cause. Reconnecting is the caller's
  * Schedule's job: socket.io-client's own reconnection is off and no Manager is shared.
  */
-import { Deferred, Effect, Exit, Mailbox, Option, Redacted, Schema, type Scope, Stream } from "effect"
+import { Deferred, Duration, Effect, Exit, Mailbox, Option, Redacted, Schema, type Scope, Stream } from "effect"
 import { io, type Socket } from "socket.io-client"
-import { CONNECT_ERROR_UNAUTHORIZED, ConnectErrorData, SOCKET_PATH, socketAuth } from "../fabric/FabricContract.js"
-import { CONNECT_TIMEOUT } from "./Timing.js"
+import { CONNECT_ERROR_UNAUTHORIZED, ConnectErrorData, SOCKET_PATH, socketAuth } from "./FabricContract.js"
 
 /** The connection ended, or never started. `message` is one line, without the token. */
 export class SocketClosed extends Schema.TaggedError<SocketClosed>()("SocketClosed", {
@@ -22,6 +21,12 @@ export interface SocketEvent {
   readonly name: string
   readonly payload: unknown
 }
+
+/**
+ * How long one attempt may take to be accepted by a guild node. socket.io-client's own timeout
+ * (20 s) is longer, so this one decides, and the caller's Schedule sees an ordinary failure.
+ */
+export const CONNECT_TIMEOUT = Duration.seconds(10)
 
 const decodeRefusal = Schema.decodeUnknownOption(ConnectErrorData)
 
