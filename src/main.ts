@@ -17,7 +17,11 @@ import { HostApi, HostTransport } from "./host/HostApi.js"
 import { HostLoggerLive } from "./host/HostLogger.js"
 import { HostServer } from "./host/HostServer.js"
 import { CatchUp } from "./inbound/CatchUp.js"
-import { LastSeen } from "./inbound/LastSeen.js"
+import { ChannelDirectory } from "./inbound/ChannelDirectory.js"
+import { ChannelQueue } from "./inbound/ChannelQueue.js"
+import { Continuity } from "./inbound/Continuity.js"
+import { Dedup } from "./inbound/Dedup.js"
+import { SocketSession } from "./inbound/SocketSession.js"
 import { Supervisor } from "./inbound/Supervisor.js"
 import { Profile, resolveProfileRoot } from "./profile/Profile.js"
 import { ActiveProfile, type LoadedProfile } from "./profile/ProfileSchema.js"
@@ -27,9 +31,18 @@ import { detached } from "./telemetry/Spans.js"
 import * as Telemetry from "./telemetry/Telemetry.js"
 import { Tools, toolCatalog } from "./tools/Tools.js"
 
+/**
+ * The inbound core below the Supervisor: per-channel state and hand-off, the per-agent memory,
+ * the channel directories, catch-up and the continuity checks of each socket session.
+ */
+export const InboundCoreLive = SocketSession.Default.pipe(
+  Layer.provideMerge(Layer.mergeAll(ChannelDirectory.Default, Continuity.Default)),
+  Layer.provideMerge(Layer.mergeAll(CatchUp.Default, ChannelQueue.Default, Dedup.Default))
+)
+
 /** Everything that lives from `initialize` to the stop, for one loaded profile. */
 const ActiveLive = Layer.mergeAll(Tools.Default, Supervisor.Default).pipe(
-  Layer.provide(CatchUp.Default),
+  Layer.provide(InboundCoreLive),
   Layer.provideMerge(FabricApi.Default),
   Layer.provideMerge(Sessions.Default),
   Layer.provideMerge(CenterApi.Default)
@@ -40,7 +53,7 @@ const ActivationLive = Layer.effect(
   Effect.gen(function*() {
     const profile = yield* Profile
     const root = yield* resolveProfileRoot(Option.none())
-    const context = yield* Effect.context<HostApi | FiberRegistry | LastSeen | HttpClient.HttpClient>()
+    const context = yield* Effect.context<HostApi | FiberRegistry | HttpClient.HttpClient>()
     return {
       catalog: toolCatalog,
       loadProfile: profile.load(root),
@@ -75,7 +88,6 @@ export const MainLive = HostServer.Default.pipe(
   Layer.provideMerge(HostLoggerLive),
   Layer.provideMerge(HostApi.Default),
   Layer.provideMerge(FiberRegistry.Default),
-  Layer.provideMerge(LastSeen.Default),
   Layer.provide(HostTransport.Stdio),
   Layer.provide(Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici))
 )

@@ -3,7 +3,7 @@
  * `message.created` with the time it arrived. The demo proves the echo reached Fabric by
  * seeing it here, then checks the guild's stored messages too.
  */
-import { Duration, Effect, Option, type Redacted, Schema, Stream, SubscriptionRef } from "effect"
+import { Duration, Effect, Mailbox, Option, type Redacted, Schema, Stream, SubscriptionRef } from "effect"
 import { Events, Message } from "../fabric/FabricContract.js"
 import { GuildSocket } from "../fabric/GuildSocket.js"
 import { nowMs } from "./PluginHost.js"
@@ -23,7 +23,7 @@ export const watchFabric = (endpoint: string, token: Redacted.Redacted<string>) 
     const events = yield* sockets.connect(endpoint, token).pipe(
       Effect.mapError((e) => new DemoError({ message: `alice cannot connect to the guild: ${e.message}` }))
     )
-    yield* events.pipe(
+    yield* Mailbox.toStream(events).pipe(
       Stream.filter((event) => event.name === Events.messageCreated),
       Stream.filterMap((event) => decodeMessage(event.payload)),
       Stream.runForEach((message) =>

@@ -1,20 +1,29 @@
 /**
  * socket.io-client, wrapped once. A connection is a scoped resource: the socket and every
- * listener are released with the scope, and its events arrive as a Stream that fails with
- * `SocketClosed` when the connection ends, whatever the cause. Reconnecting is the caller's
- * Schedule's job: socket.io-client's own reconnection is off and no Manager is shared.
+ * listener are released with the scope, and its events arrive in a bounded Mailbox that fails
+ * with `SocketClosed` when the connection ends, whatever the cause. The caller takes them in
+ * batches (`takeAll`: everything buffered at once). Reconnecting is the caller's Schedule's job:
+ * socket.io-client's own reconnection is off and no Manager is shared.
  */
-import { Deferred, Duration, Effect, Exit, Mailbox, Option, Redacted, Schema, type Scope, Stream } from "effect"
+import { Deferred, Duration, Effect, Exit, Mailbox, Option, Redacted, Schema, type Scope } from "effect"
 import { io, type Socket } from "socket.io-client"
 import { CONNECT_ERROR_UNAUTHORIZED, ConnectErrorData, SOCKET_PATH, socketAuth } from "./FabricContract.js"
 
 /** The connection ended, or never started. `message` is one line, without the token. */
 export class SocketClosed extends Schema.TaggedError<SocketClosed>()("SocketClosed", {
-  reason: Schema.Literal("unauthorized", "connect_error", "timeout", "server_disconnect", "transport"),
+  reason: Schema.Literal("unauthorized", "connect_error", "timeout", "server_disconnect", "transport", "overflow"),
   /** The guild's refusal code (`invalid_token`, `token_expired`), or socket.io's disconnect reason. */
   code: Schema.optional(Schema.String),
   message: Schema.String
 }) {}
+
+/**
+ * Events a connection buffers for its consumer. socket.io-client cannot pause its reads: when
+ * the consumer falls this far behind (a host that stopped reading stdout, a long catch-up under
+ * heavy traffic), the connection is closed as `overflow` and the consumer catches up from
+ * history after reconnecting, instead of buffering without bound.
+ */
+export const SOCKET_BUFFER_EVENTS = 8192
 
 /** One event from the guild node: its name and first argument, not yet decoded. */
 export interface SocketEvent {
@@ -60,8 +69,8 @@ const listen = <Args extends ReadonlyArray<any>>(
 
 const connect = (endpoint: string, token: Redacted.Redacted<string>) =>
   Effect.gen(function*() {
-    // Unbounded: live events wait here while the caller catches up, then are drained in order.
-    const events = yield* Mailbox.make<SocketEvent, SocketClosed>()
+    // Live events wait here while the caller catches up, then are taken in order, in batches.
+    const events = yield* Mailbox.make<SocketEvent, SocketClosed>({ capacity: SOCKET_BUFFER_EVENTS, strategy: "dropping" })
     const connected = yield* Deferred.make<void, SocketClosed>()
     const close = (error: SocketClosed) => {
       Deferred.unsafeDone(connected, Exit.fail(error))
@@ -80,13 +89,23 @@ const connect = (endpoint: string, token: Redacted.Redacted<string>) =>
           auth: socketAuth(Redacted.value(token))
         })
       ),
-      (socket) => Effect.sync(() => socket.disconnect())
+      (socket) =>
+        Effect.sync(() => {
+          socket.disconnect()
+          // engine.io closes the transport only after the disconnect packet's "drain", which a
+          // busy event loop can delay by seconds; the connection must not outlive its scope.
+          socket.io.engine?.transport?.close()
+        })
     )
     yield* listen(socket, "connect", () => Deferred.unsafeDone(connected, Exit.void))
     yield* listen(socket, "connect_error", (error: Error) => close(connectError(endpoint, error)))
     yield* listen(socket, "disconnect", (reason: Socket.DisconnectReason) => close(disconnected(endpoint, reason)))
+    const overflow = new SocketClosed({
+      reason: "overflow",
+      message: `the plugin fell ${SOCKET_BUFFER_EVENTS} events behind guild node ${endpoint}; reconnecting to catch up from history`
+    })
     const onAny = (name: string, payload: unknown) => {
-      events.unsafeOffer({ name, payload })
+      if (!events.unsafeOffer({ name, payload })) close(overflow)
     }
     yield* Effect.acquireRelease(
       Effect.sync(() => socket.onAny(onAny)),
@@ -100,18 +119,19 @@ const connect = (endpoint: string, token: Redacted.Redacted<string>) =>
         onTimeout: () => new SocketClosed({ reason: "timeout", message: `guild node ${endpoint} did not accept the connection in time` })
       })
     )
-    return Mailbox.toStream(events)
+    return events as Mailbox.ReadonlyMailbox<SocketEvent, SocketClosed>
   })
 
 export class GuildSocket extends Effect.Service<GuildSocket>()("plexum-fabric/GuildSocket", {
   succeed: {
     /**
      * Connects to a guild node with a guild token. Succeeds once the node accepted the
-     * connection, with the stream of its events; the stream fails with `SocketClosed` when the
-     * connection ends. The socket closes with the scope.
+     * connection, with the mailbox of its events; the mailbox fails with `SocketClosed` when the
+     * connection ends (`Mailbox.toStream` for a consumer that wants a Stream). The socket closes
+     * with the scope.
      */
     connect: (endpoint: string, token: Redacted.Redacted<string>): Effect.Effect<
-      Stream.Stream<SocketEvent, SocketClosed>,
+      Mailbox.ReadonlyMailbox<SocketEvent, SocketClosed>,
       SocketClosed,
       Scope.Scope
     > => connect(endpoint, token).pipe(Effect.withSpan("GuildSocket.connect", { attributes: { endpoint } }))

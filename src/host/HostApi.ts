@@ -3,7 +3,7 @@
  * one writer fiber here, in the order it was offered, batched when the host reads slower than
  * the plugin writes. Log lines also get a copy on stderr.
  */
-import { Context, Deferred, Effect, Fiber, Layer, Mailbox, Schema, Stream } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer, Mailbox, Option, Schema, Stream } from "effect"
 import { NodeStream } from "@effect/platform-node"
 import { errorLine, notificationLine, resultLine, type RequestId } from "./JsonRpc.js"
 import { LOGGER_NAME, Methods, type Inbound, type LogLevel } from "./HostProtocol.js"
@@ -44,8 +44,14 @@ export class HostTransport extends Context.Tag("plexum-fabric/HostTransport")<Ho
 
 const levelRank: Record<LogLevel, number> = { debug: 0, info: 1, notice: 2, warning: 3, error: 4 }
 
-/** How many lines may wait for the host before offering suspends (backpressure on inbound). */
-const OUTBOX_CAPACITY = 16_384
+/**
+ * How many lines may wait for the host before offering suspends (backpressure on inbound): a
+ * host that stops reading holds at most this many lines here (about 10 MB of notifications);
+ * the socket sessions then stop taking events, and drop their sockets when those back up too.
+ */
+export const OUTBOX_CAPACITY = 16_384
+/** After a backed-up writer made sockets drop, they reconnect once the outbox is below this. */
+const OUTBOX_LOW_WATER = OUTBOX_CAPACITY / 4
 /** Lines the writer may still flush after the outbox closed, on a graceful stop. */
 const FLUSH_BUDGET = "1 second"
 
@@ -81,6 +87,11 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
       )
     )
 
+    const backlog = () => Option.getOrElse(outbox.unsafeSize(), () => 0)
+    const awaitRoom: Effect.Effect<void> = Effect.suspend(() =>
+      backlog() < OUTBOX_LOW_WATER ? Effect.void : Effect.zipRight(Effect.sleep("100 millis"), awaitRoom)
+    )
+
     const offer = (line: string) => outbox.offer(line).pipe(Effect.asVoid)
     const notify = (method: string, params?: unknown) => offer(notificationLine(method, params))
 
@@ -97,6 +108,10 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
       respondError: (id: RequestId | null, code: number, message: string) => offer(errorLine(id, code, message)),
       notify,
       inbound: (payload: Inbound) => notify(Methods.inbound, payload),
+      /** Encoded inbound notification lines, in order, in one offer (suspends while the outbox is full). */
+      inboundLines: (lines: ReadonlyArray<string>) => outbox.offerAll(lines).pipe(Effect.asVoid),
+      /** Completes once the host has read the outbox down to a quarter (at once when it is). */
+      awaitRoom,
       setLevel: (lvl: LogLevel) =>
         Effect.sync(() => {
           level = lvl

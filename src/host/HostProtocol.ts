@@ -54,7 +54,9 @@ export const InboundFabric = Schema.Struct({
   attachments: Schema.optional(Schema.Array(Attachment)),
   command: Schema.optional(Command),
   history: Schema.optional(Schema.Array(Message)),
-  coalesced_message_ids: Schema.optional(Schema.Array(Schema.String))
+  coalesced_message_ids: Schema.optional(Schema.Array(Schema.String)),
+  edited: Schema.optional(Schema.Literal(true)),
+  late: Schema.optional(Schema.Literal(true))
 })
 export const Inbound = Schema.Struct({
   channel_name: Schema.String,

@@ -1,81 +1,117 @@
 /**
- * One serial worker per (agent, Fabric channel): deliveries in a channel keep their order, and
- * a slow channel never holds up another. A worker is acquired on demand through an `RcMap` and
- * released `queue_idle_seconds` after its last job finished, so idle channels cost nothing.
+ * The per-channel queue: the plain state of every (agent, channel) the plugin delivers in
+ * (`ChannelState`: cursor, continuity), and the one hand-off of a decided batch to the host. A
+ * channel costs a small object and no fiber: idle channels cost nothing but their cursor, and a
+ * batch costs O(1) Effects whatever its size — one offer of all its lines to the stdout writer,
+ * one metrics update — instead of a scope, a worker and a span per message.
  *
- * Every job holds its own reference on the worker until it has run (house style 8): the idle
- * countdown only starts once nothing is queued, so an accepted job is never lost to it.
+ * Order: a socket session decides and hands on its batches one after another, so each channel's
+ * notifications reach the writer in the order they were decided; the writer keeps that order.
  */
-import { Cause, Data, Duration, Effect, Exit, Metric, Queue, RcMap, Scope } from "effect"
-import { ActiveProfile } from "../profile/ProfileSchema.js"
-import { channelWorkers, queueDepth } from "../telemetry/Metrics.js"
-import { FiberRegistry } from "../telemetry/FiberRegistry.js"
+import { Effect, FiberRef, type Metric, MetricLabel, Option, type Tracer } from "effect"
+import type { Channel } from "../fabric/FabricContract.js"
+import { HostApi } from "../host/HostApi.js"
+import { messagesDelivered, messagesDropped, messagesReceived } from "../telemetry/Metrics.js"
+import { Attr, inboundRootOptions, SpanNames } from "../telemetry/Spans.js"
+import type { Batch, DropReason } from "./Batch.js"
+import { ChannelState } from "./ChannelState.js"
+import type { Cursor } from "./Cursor.js"
+import type { Recipient } from "./Notification.js"
 
-/** Which worker a job belongs to; compared by value. */
-export interface QueueKey {
-  readonly agentId: string
-  readonly channelId: string
+const stateKey = (agentId: string, guildNodeId: string, channelId: string) => `${agentId}\u0000${guildNodeId}\u0000${channelId}`
+
+const reasonTags = new Map<DropReason, ReadonlyArray<MetricLabel.MetricLabel>>()
+const reasonTag = (reason: DropReason) => {
+  let tags = reasonTags.get(reason)
+  if (tags === undefined) {
+    tags = [MetricLabel.make("reason", reason)]
+    reasonTags.set(reason, tags)
+  }
+  return tags
 }
-export const queueKey = (agentId: string, channelId: string): QueueKey => Data.struct({ agentId, channelId })
 
-interface Worker {
-  readonly jobs: Queue.Queue<Effect.Effect<void>>
+const noTags: ReadonlyArray<MetricLabel.MetricLabel> = []
+
+/** Counters move per batch, synchronously: exact, and one Effect whatever the batch holds. */
+const count = (batch: Batch) =>
+  Effect.sync(() => {
+    if (batch.received > 0) (messagesReceived as Metric.Metric.Counter<number>).unsafeUpdate(batch.received, noTags)
+    if (batch.delivered > 0) (messagesDelivered as Metric.Metric.Counter<number>).unsafeUpdate(batch.delivered, noTags)
+    for (const [reason, n] of batch.dropped) (messagesDropped as Metric.Metric.Counter<number>).unsafeUpdate(n, reasonTag(reason))
+  })
+
+/** Who a batch is for, and the span that received it (linked from the batch's span). */
+export interface EmitContext {
+  readonly recipient: Recipient
+  readonly sessionLink: Option.Option<Tracer.SpanLink>
 }
 
 export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/ChannelQueue", {
-  scoped: Effect.gen(function*() {
-    const { config } = yield* ActiveProfile
-    const registry = yield* FiberRegistry
+  effect: Effect.gen(function*() {
+    const host = yield* HostApi
+    const states = new Map<string, ChannelState>()
 
-    /** Runs one job; a job that dies is logged and the channel goes on with the next one. */
-    const runJob = (key: QueueKey) => (job: Effect.Effect<void>) =>
-      job.pipe(
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause)
-            ? Effect.void
-            : Effect.logError(`Delivery in channel ${key.channelId} failed unexpectedly; the channel goes on with the next message.`, cause)
+    /**
+     * With spans exported, each batch is one `inbound.batch` span carrying the ids of its
+     * messages and each one's outcome; without, no span object is made at all.
+     */
+    const traced = (batch: Batch, context: EmitContext, write: Effect.Effect<void>) =>
+      batch.outcomes === undefined || batch.outcomes.length === 0
+        ? write
+        : Effect.withSpan(
+          write,
+          SpanNames.inboundBatch,
+          inboundRootOptions(context.sessionLink, {
+            [Attr.agent]: context.recipient.agentId,
+            [Attr.guild]: context.recipient.guildNodeId,
+            [Attr.source]: batch.source,
+            [Attr.messages]: batch.outcomes.length,
+            [Attr.delivered]: batch.delivered,
+            [Attr.messageIds]: batch.outcomes.map(([id]) => id),
+            [Attr.outcomes]: batch.outcomes.map(([, outcome]) => outcome)
+          })
         )
-      )
 
-    const startWorker = (key: QueueKey) =>
-      Effect.gen(function*() {
-        const jobs = yield* Effect.acquireRelease(Queue.unbounded<Effect.Effect<void>>(), Queue.shutdown)
-        const tracked = yield* registry.track({ kind: "channel_worker", agent_id: key.agentId, channel_id: key.channelId, state: "idle" })
-        yield* Effect.acquireRelease(Metric.increment(channelWorkers), () => Metric.incrementBy(channelWorkers, -1))
-        yield* Queue.take(jobs).pipe(
-          Effect.tap(() => Metric.incrementBy(queueDepth, -1)),
-          Effect.tap(() => tracked.update({ state: "delivering" })),
-          // Interruptible: a delivery is one offer to the host's outbox, and one stuck behind a
-          // host that stopped reading must not hold up the stop.
-          Effect.flatMap(runJob(key)),
-          Effect.tap(() => tracked.update({ state: "idle" })),
-          Effect.forever,
-          // The first `offer` acquires the worker from an uninterruptible region, and a fork
-          // inherits that: the worker itself must stay interruptible to end with its scope.
-          Effect.interruptible,
-          Effect.forkScoped
+    const logProblems = (batch: Batch) =>
+      batch.problemCount === 0
+        ? Effect.void
+        : Effect.logWarning(
+          batch.problems.join(" ") +
+            (batch.problemCount > batch.problems.length ? ` (${batch.problemCount} such problems in this batch)` : "")
         )
-        return { jobs } satisfies Worker
-      }).pipe(Effect.annotateLogs({ service: "ChannelQueue", agent: key.agentId, channel: key.channelId }))
-
-    const workers = yield* RcMap.make({
-      lookup: startWorker,
-      idleTimeToLive: Duration.seconds(config.queue_idle_seconds)
-    })
 
     return {
+      /** The state of one (agent, channel), made with `initial` as its cursor on first use. */
+      stateOf: (recipient: Recipient, channel: Channel, initial: () => Cursor): ChannelState => {
+        const key = stateKey(recipient.agentId, recipient.guildNodeId, channel.id)
+        let state = states.get(key)
+        if (state === undefined) {
+          state = new ChannelState(recipient.agentId, recipient.guildNodeId, channel.id, initial())
+          states.set(key, state)
+        }
+        return state
+      },
+      /** The state of one (agent, channel), if it has one. */
+      find: (agentId: string, guildNodeId: string, channelId: string): ChannelState | undefined =>
+        states.get(stateKey(agentId, guildNodeId, channelId)),
+      /** The agent left the channel: its state goes, so the map stays bounded by membership. */
+      forget: (agentId: string, guildNodeId: string, channelId: string): void => {
+        states.delete(stateKey(agentId, guildNodeId, channelId))
+      },
       /**
-       * Queues `job` behind the channel's earlier jobs and returns at once; the job runs on the
-       * channel's worker. A hot path: no span.
+       * Hands a decided batch on: its lines to the stdout writer in one offer (suspending while
+       * the writer is backed up, which holds the session back: backpressure), its counts to the
+       * metrics, its problems to one log line.
        */
-      offer: (key: QueueKey, job: Effect.Effect<void>): Effect.Effect<void> =>
-        Effect.gen(function*() {
-          const reference = yield* Scope.make()
-          const release = Scope.close(reference, Exit.void)
-          const worker = yield* RcMap.get(workers, key).pipe(Scope.extend(reference))
-          yield* Metric.increment(queueDepth)
-          yield* Queue.offer(worker.jobs, Effect.ensuring(job, release)).pipe(Effect.onInterrupt(() => release))
-        }).pipe(Effect.uninterruptible)
+      emit: (batch: Batch, context: EmitContext): Effect.Effect<void> => {
+        if (batch.isEmpty) return Effect.void
+        const write = batch.lines.length === 0 ? Effect.void : host.inboundLines(batch.lines)
+        return traced(batch, context, write).pipe(Effect.zipRight(count(batch)), Effect.zipRight(logProblems(batch)))
+      },
+      /** True when spans are exported (the batch then records each message's outcome). */
+      tracing: FiberRef.get(FiberRef.currentTracerEnabled)
     } as const
   })
 }) {}
+
+export const noLink: Option.Option<Tracer.SpanLink> = Option.none()

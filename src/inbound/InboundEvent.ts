@@ -21,6 +21,8 @@ export type InboundEvent = Data.TaggedEnum<{
   ChannelJoined: { readonly channel: Channel }
   ChannelLeft: { readonly channelId: string }
   PresenceUpdated: { readonly userId: string; readonly status: string }
+  /** v1.1 `typing.started`: someone is typing; inbound delivery does not use it. */
+  TypingStarted: {}
 }>
 export const InboundEvent = Data.taggedEnum<InboundEvent>()
 
@@ -85,6 +87,8 @@ export const decodeEvent = (name: string, payload: unknown): Either.Either<Inbou
       return Either.map(decodeChannelLeft(name, payload), (left) => InboundEvent.ChannelLeft({ channelId: left.channel_id }))
     case Events.presenceUpdated:
       return Either.map(decodePresence(name, payload), (p) => InboundEvent.PresenceUpdated({ userId: p.user_id, status: p.status }))
+    case Events.typingStarted:
+      return Either.right(InboundEvent.TypingStarted())
     default:
       return Either.left(new Malformed({ event: name, problem: "not an event of the Fabric contract" }))
   }

@@ -1,27 +1,24 @@
 /**
  * Inbound supervision: one fiber per (agent, guild) among the bindings whose agent has an
  * enabled identity, held in a `FiberMap` owned by the plugin's scope. Each fiber keeps a socket
- * session to its guild node for as long as the plugin runs: connect, load the channel
- * directory, catch up what was missed, then consume live events; when the connection ends, for
- * whatever reason, reconnect on `reconnectPolicy`.
+ * session to its guild node for as long as the plugin runs (SocketSession: connect, load the
+ * channel directory, catch up, then consume live events in batches); when the connection ends,
+ * for whatever reason, it reconnects on `reconnectPolicy`.
  *
  * main.ts calls `start` after answering `initialize`; closing the plugin's scope closes every
  * socket and ends every fiber.
  */
-import { Clock, Duration, Effect, Either, FiberMap, Metric, Option, Ref, Stream } from "effect"
+import { Clock, Duration, Effect, FiberMap, Metric, Option, Ref } from "effect"
 import type { GuildRef } from "../fabric/FabricApi.js"
-import type { Channel, Message } from "../fabric/FabricContract.js"
+import { GuildSocket, type SocketClosed } from "../fabric/GuildSocket.js"
+import { HostApi } from "../host/HostApi.js"
 import { ActiveProfile, enabledIdentity, type LoadedProfile } from "../profile/ProfileSchema.js"
 import { Sessions } from "../sessions/Sessions.js"
-import { openSockets, reconnects } from "../telemetry/Metrics.js"
 import { FiberRegistry, type TrackedFiber } from "../telemetry/FiberRegistry.js"
-import { CatchUp } from "./CatchUp.js"
-import { ChannelDirectory, type Directory } from "./ChannelDirectory.js"
-import { GuildSocket, type SocketClosed, type SocketEvent } from "../fabric/GuildSocket.js"
-import { decodeEvent, type InboundEvent } from "./InboundEvent.js"
-import { countDrop, Pipeline, type Recipient } from "./Pipeline.js"
-import { InboundSource, SpanNames } from "../telemetry/Spans.js"
-import { isOwnMessage, wakes } from "./WakeGate.js"
+import { openSockets, reconnects } from "../telemetry/Metrics.js"
+import { SpanNames } from "../telemetry/Spans.js"
+import { Cursor } from "./Cursor.js"
+import { SocketSession } from "./SocketSession.js"
 import { ReconnectPolicy, type Uptime } from "./Timing.js"
 
 /** The (agent, guild) pairs to supervise: bound, and the agent has an enabled identity. */
@@ -55,58 +52,13 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
     const profile = yield* ActiveProfile
     const sessions = yield* Sessions
     const sockets = yield* GuildSocket
-    const directories = yield* ChannelDirectory
-    const pipeline = yield* Pipeline
-    const catchUp = yield* CatchUp
+    const socketSession = yield* SocketSession
+    const host = yield* HostApi
     const registry = yield* FiberRegistry
     const policy = yield* ReconnectPolicy
     const fibers = yield* FiberMap.make<string>()
-
-    const onMessage = Effect.fnUntraced(function*(recipient: Recipient, directory: Directory, message: Message) {
-      const channel = yield* directory.resolve(message.channel_id)
-      if (Option.isNone(channel)) {
-        yield* Effect.logWarning(
-          `Message ${message.id} arrived for agent ${recipient.agentId} in channel ${message.channel_id} of guild ` +
-            `${recipient.guildNodeId}, which is not in the agent's channel list even after a re-sync; it is dropped.`
-        )
-        return yield* countDrop("unknown_channel")
-      }
-      // CatchUp checks a waking message against the watermark first, so an event the node
-      // dropped without dropping the socket is delivered before it, in order.
-      yield* catchUp.live({
-        agentId: recipient.agentId,
-        guildNodeId: recipient.guildNodeId,
-        channel: channel.value,
-        message,
-        wakes: !isOwnMessage(message.author_id, recipient.userId) && wakes(channel.value.x_type, message.wakeup),
-        deliver: (m, c) => pipeline.handle(recipient, m, c, InboundSource.socket)
-      })
-    })
-
-    const onEvent = (recipient: Recipient, directory: Directory) =>
-      Effect.fnUntraced(function*(raw: SocketEvent) {
-        const decoded = decodeEvent(raw.name, raw.payload)
-        if (Either.isLeft(decoded)) {
-          yield* Effect.logWarning(
-            `Dropped a "${decoded.left.event}" event from guild ${recipient.guildNodeId} (agent ${recipient.agentId}): ` +
-              `${decoded.left.problem}. The guild node does not speak the Fabric contract this plugin expects; check its version.`
-          )
-          return yield* countDrop("malformed")
-        }
-        const event: InboundEvent = decoded.right
-        switch (event._tag) {
-          case "MessageCreated":
-            return yield* onMessage(recipient, directory, event.message)
-          case "ChannelJoined":
-            return yield* directory.joined(event.channel)
-          case "ChannelLeft":
-            return yield* directory.left(event.channelId)
-          // An edit is not a new turn for the agent; presence does not concern inbound delivery.
-          case "MessageUpdated":
-          case "PresenceUpdated":
-            return
-        }
-      })
+    // Messages Fabric stamped after this instant were posted while the plugin ran: new.
+    const startedAt = yield* Clock.currentTimeMillis
 
     /**
      * One connection, from token to close. Fails with what ended it; never succeeds, since a
@@ -128,20 +80,16 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         const events = yield* sockets.connect(access.endpoint, access.token).pipe(Effect.tapError(renewToken))
         yield* Ref.set(upSince, Option.some(yield* Clock.currentTimeMillis))
         yield* Effect.acquireRelease(Metric.increment(openSockets), () => Metric.incrementBy(openSockets, -1))
-
-        const recipient: Recipient = { agentId: ref.agentId, guildNodeId: ref.guildNodeId, userId: access.userId }
-        const deliver = (message: Message, channel: Channel) => pipeline.handle(recipient, message, channel, InboundSource.catchup)
-        const directory = yield* directories.make(ref, deliver)
-        const channels = yield* directory.load
-        // Live events wait in the socket's buffer meanwhile: each channel keeps its order, and
-        // Dedup drops what both the history and the live stream carry.
-        yield* catchUp.run({ ...ref, channels, firstConnect: yield* Ref.getAndSet(firstConnect, false), deliver })
-        yield* directory.resyncPeriodically
-        // "connected" means live: the directory is loaded and the gap caught up.
-        yield* tracked.update({ state: "connected" })
-        return yield* Stream.runForEach(events, onEvent(recipient, directory)).pipe(
-          Effect.tapError(renewToken),
-          Effect.zipRight(Effect.dieMessage("a guild socket's event stream ended without a close"))
+        const first = yield* Ref.get(firstConnect)
+        return yield* socketSession.run({
+          ref,
+          userId: access.userId,
+          events,
+          initialCursor: first ? Cursor.NewSince({ instantMs: startedAt }) : Cursor.Beginning(),
+          // "connected" means live: the directory is loaded and the gap caught up.
+          onLive: Effect.zipRight(Ref.set(firstConnect, false), tracked.update({ state: "connected" }))
+        }).pipe(
+          Effect.tapError((error) => (error._tag === "SocketClosed" ? renewToken(error) : Effect.void))
         )
       }).pipe(Effect.scoped)
 
@@ -153,7 +101,13 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         yield* tracked.update({ state: "connecting", attempt })
         yield* Effect.annotateCurrentSpan({ attempt })
         const upSince = yield* Ref.make(Option.none<number>())
+        const upForNow = Effect.zipWith(Clock.currentTimeMillis, Ref.get(upSince), (now, since) =>
+          Option.match(since, { onNone: () => Duration.zero, onSome: (at) => Duration.millis(now - at) }))
         const outcome = yield* connection(ref, tracked, firstConnect, upSince).pipe(
+          // A graceful stop ends the session too: its span says so.
+          Effect.onInterrupt(() =>
+            Effect.flatMap(upForNow, (upFor) => Effect.annotateCurrentSpan({ ended: "stopped", up_ms: Duration.toMillis(upFor) }))
+          ),
           Effect.catchAll((error) => Effect.succeed({ reason: error.reason as string, message: error.message })),
           Effect.catchAllDefect((defect) =>
             Effect.logError(`Socket session of agent ${ref.agentId} in guild ${ref.guildNodeId} failed unexpectedly; reconnecting.`, defect).pipe(
@@ -161,12 +115,13 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
             )
           )
         )
-        const now = yield* Clock.currentTimeMillis
-        const upFor = Option.match(yield* Ref.get(upSince), { onNone: () => Duration.zero, onSome: (since) => Duration.millis(now - since) })
-        const ended: Ended = { ...outcome, upFor }
-        yield* Effect.annotateCurrentSpan({ ended: ended.reason, up_ms: Duration.toMillis(upFor) })
+        const ended: Ended = { ...outcome, upFor: yield* upForNow }
+        yield* Effect.annotateCurrentSpan({ ended: ended.reason, up_ms: Duration.toMillis(ended.upFor) })
         yield* tracked.update({ state: "backoff", last_error: ended.message })
         yield* report(ref, ended, lastProblem)
+        // The socket was dropped because the host stopped reading: reconnecting before it reads
+        // again would only fill the buffers and drop again. Catch-up then brings what was missed.
+        if (ended.reason === "overflow") yield* host.awaitRoom
         return ended
       }).pipe(
         Effect.withSpan(SpanNames.socketSession, { attributes: { agent: ref.agentId, guild: ref.guildNodeId } })
@@ -221,10 +176,8 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
 
     return {
       /** Starts one socket fiber per supervised (agent, guild); a second call changes nothing. */
-      start,
-      /** Supervised (agent, guild) fibers currently running. */
-      size: FiberMap.size(fibers)
+      start
     } as const
   }),
-  dependencies: [Pipeline.Default, ChannelDirectory.Default, GuildSocket.Default]
+  dependencies: [GuildSocket.Default]
 }) {}

@@ -10,10 +10,10 @@ export const messagesReceived = Metric.counter("plexum_fabric.inbound.received",
   incremental: true
 })
 export const messagesDelivered = Metric.counter("plexum_fabric.inbound.delivered", {
-  description: "Inbound notifications written to the host",
+  description: "Inbound messages delivered to the host (a coalesced notification counts each message it carries)",
   incremental: true
 })
-/** Tag with `reason`: gated | duplicate | self | malformed | unrouted. */
+/** Tag with `reason`: the inbound core's DropReason (src/inbound/Batch.ts). */
 export const messagesDropped = Metric.counter("plexum_fabric.inbound.dropped", {
   description: "Inbound messages not delivered, by reason",
   incremental: true
@@ -31,16 +31,10 @@ export const restCalls = Metric.counter("plexum_fabric.rest.calls", {
   description: "Fabric REST calls by route template and status",
   incremental: true
 })
-export const queueDepth = Metric.gauge("plexum_fabric.queue.depth", {
-  description: "Messages waiting in per-channel queues"
-})
-export const channelWorkers = Metric.gauge("plexum_fabric.queue.workers", {
-  description: "Active per-channel queue workers"
-})
 export const openSockets = Metric.gauge("plexum_fabric.socket.open", {
   description: "Guild sockets currently connected"
 })
-/** Tag with `kind`: socket_session | channel_worker | resync | catchup. */
+/** Tag with `kind`: socket_session | resync | catchup. */
 export const activeFibers = Metric.gauge("plexum_fabric.fibers.active", {
   description: "Supervised fibers alive, by kind"
 })

@@ -2,20 +2,18 @@
  * Span names, attribute keys and outcome values shared by every instrumented module, so a
  * trace reads the same whoever wrote the code and docs/observability.md lists them once.
  *
- * Inbound trace design: each Fabric message gets its own root span `inbound.message` (a
- * socket session lives for hours; parenting every message under it would make one
- * unreadable trace). The message span carries a Link to the `socket.session` span that
- * received it. The checks (decode, self, gate, dedup, route) take microseconds and stay
- * inline: the root's `outcome` attribute says how it ended. Only the hand-over to the host,
- * which can wait on a slow host, is a child span.
+ * Inbound trace design: inbound messages are decided in batches by plain functions, and a
+ * span per message would cost more than the decision itself. With spans exported, each batch
+ * is its own root span `inbound.batch` (a socket session lives for hours; parenting every batch
+ * under it would make one unreadable trace) carrying the ids of its messages and each one's
+ * outcome, linked to the `socket.session` span that received it. Without an exporter no span
+ * object is made at all.
  */
 import { Context, Effect, Option, Tracer } from "effect"
 
 export const SpanNames = {
-  /** Root span per inbound message (socket or catch-up). */
-  inboundMessage: "inbound.message",
-  /** The hand-over of a delivered message to the host, on its channel's worker. */
-  inboundNotify: "inbound.notify",
+  /** Root span per decided batch of inbound messages (socket, catch-up or late). */
+  inboundBatch: "inbound.batch",
   /** One connected lifetime of a guild socket, per (agent, guild). */
   socketSession: "socket.session"
 } as const
@@ -37,12 +35,17 @@ export const Attr = {
   agent: "agent",
   guild: "guild",
   channel: "channel",
-  messageId: "message_id",
-  /** socket | catchup */
+  /** socket | catchup | late */
   source: "source",
+  /** messages decided in a batch */
+  messages: "messages",
+  /** messages a batch delivered */
+  delivered: "delivered",
+  /** the batch's message ids, in order, and each one's outcome (delivered or the drop reason) */
+  messageIds: "message_ids",
+  outcomes: "outcomes",
+  /** how a tool call ended: ok | error */
   outcome: "outcome",
-  /** why a message was gated (the WakeGate reason), low cardinality */
-  reason: "reason",
   tool: "tool",
   /** HTTP semantic conventions, for Fabric REST calls */
   httpMethod: "http.request.method",
@@ -52,24 +55,6 @@ export const Attr = {
   rpcMethod: "rpc.method"
 } as const
 
-export const InboundOutcome = {
-  delivered: "delivered",
-  gated: "gated",
-  duplicate: "duplicate",
-  self: "self",
-  malformed: "malformed",
-  /** no channel binding routes the message to the agent */
-  unrouted: "unrouted",
-  /** writing the notification to the host failed */
-  failed: "failed"
-} as const
-
-export type InboundOutcome = (typeof InboundOutcome)[keyof typeof InboundOutcome]
-
-export const InboundSource = { socket: "socket", catchup: "catchup" } as const
-
-export type InboundSource = (typeof InboundSource)[keyof typeof InboundSource]
-
 /** A Link pointing at `span` (typically the `socket.session` span that received a message). */
 export const linkTo = (
   span: Tracer.AnySpan,
@@ -77,8 +62,8 @@ export const linkTo = (
 ): Tracer.SpanLink => ({ _tag: "SpanLink", span, attributes })
 
 /**
- * A Link to the span running now, if any. The socket session captures it once and hands it
- * to each message it receives: `Effect.withSpan(SpanNames.inboundMessage, inboundRootOptions(link))`.
+ * A Link to the span running now, if any. A socket session captures it once and hands it to
+ * each batch it decides: `Effect.withSpan(SpanNames.inboundBatch, inboundRootOptions(link))`.
  */
 export const currentSpanLink: Effect.Effect<Option.Option<Tracer.SpanLink>> = Effect.currentSpan.pipe(
   Effect.map((span) => linkTo(span)),
@@ -86,8 +71,8 @@ export const currentSpanLink: Effect.Effect<Option.Option<Tracer.SpanLink>> = Ef
 )
 
 /**
- * Options for the per-message root span: a new trace (`root: true`), linked to the session
- * that received it when there is one.
+ * Options for the per-batch root span: a new trace (`root: true`), linked to the session that
+ * received it when there is one.
  */
 export const inboundRootOptions = (
   sessionLink: Option.Option<Tracer.SpanLink>,
@@ -95,7 +80,7 @@ export const inboundRootOptions = (
 ): Tracer.SpanOptions => ({
   root: true,
   kind: "consumer",
-  // One per message: a stack trace each was the biggest cost of the span (bench profile).
+  // A stack trace per span was the biggest cost of the span (bench profile).
   captureStackTrace: false,
   attributes,
   links: Option.toArray(sessionLink)

@@ -5,8 +5,8 @@
  * the OpenTelemetry JS SDK: they cover traces, metrics and logs over OTLP/HTTP (JSON or
  * protobuf), flush when their scope closes, and need no extra packages.
  *
- * With no endpoint configured the layer is `Layer.empty`: no tracer, no exporter fiber, no
- * HTTP client, nothing per span beyond Effect's no-op tracer.
+ * With no endpoint configured the layer only turns tracing off: no tracer, no exporter fiber,
+ * no HTTP client, and no span objects at all.
  */
 import * as OtlpLogger from "@effect/opentelemetry/OtlpLogger"
 import * as OtlpMetrics from "@effect/opentelemetry/OtlpMetrics"
@@ -248,11 +248,17 @@ const startSignal = <A>(
     }).pipe(Effect.provide(serialization(s.protocol)), Scope.extend(scope)))
 
 /**
+ * With no trace exporter, spans are not made at all: nothing would read them, and the inbound
+ * core then skips its per-batch span and per-message outcome list.
+ */
+const tracingOff = Layer.setTracerEnabled(false)
+
+/**
  * The exporters for `config`. Their finalizers run in parallel when the layer's scope closes,
  * so the final flush of all signals is bounded by one `shutdownTimeout`, not three.
  */
 export const layerFrom = (config: TelemetryConfig): Layer.Layer<never> => {
-  if (!isExporting(config)) return Layer.empty
+  if (!isExporting(config)) return tracingOff
   const resource = {
     serviceName: config.serviceName,
     serviceVersion: config.serviceVersion,
@@ -265,7 +271,7 @@ export const layerFrom = (config: TelemetryConfig): Layer.Layer<never> => {
       yield* startSignal(config.metrics, scope, (o) => OtlpMetrics.make({ ...o, resource }))
       const logger = yield* startSignal(config.logs, scope, (o) => OtlpLogger.make({ ...o, resource }))
       return Layer.mergeAll(
-        Option.match(tracer, { onNone: () => Layer.empty, onSome: Layer.setTracer }),
+        Option.match(tracer, { onNone: () => tracingOff, onSome: Layer.setTracer }),
         Option.match(logger, { onNone: () => Layer.empty, onSome: Logger.add })
       )
     }).pipe(Effect.withConfigProvider(noAmbientConfig))

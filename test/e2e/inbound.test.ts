@@ -72,7 +72,7 @@ describe("inbound delivery over stdio", () => {
         }
       })
 
-      // Fiber inspection shows both socket sessions live, and the DM's channel worker.
+      // Fiber inspection shows both socket sessions live, each with its checker (re-sync).
       const { counts, fibers } = yield* plugin.call("plexum/debug/fibers", {})
       const sessions = fibers.filter((f: any) => f.kind === "socket_session")
       expect(sessions.map((f: any) => [f.agent_id, f.guild_node_id, f.state])).toEqual([
@@ -80,7 +80,7 @@ describe("inbound delivery over stdio", () => {
         ["scout", guild.node_id, "connected"]
       ])
       expect(counts.socket_session).toBe(2)
-      expect(fibers.some((f: any) => f.kind === "channel_worker" && f.agent_id === "scout" && f.channel_id === dm.id)).toBe(true)
+      expect(fibers.filter((f: any) => f.kind === "resync").map((f: any) => f.agent_id).sort()).toEqual(["echo", "scout"])
       expect(Number.isNaN(Date.parse(sessions[0].started_at))).toBe(false)
 
       // A group message wakes only with wakeup; both agents see it; never their own.

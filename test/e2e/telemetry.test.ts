@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Redacted, Schedule } from "effect"
 import { Sim } from "../../src/sim/Sim.js"
-import { InboundOutcome, SpanNames, toolSpan } from "../../src/telemetry/Spans.js"
+import { SpanNames, toolSpan } from "../../src/telemetry/Spans.js"
 import type { ReceivedSpan } from "../telemetry/OtlpReceiver.js"
 import { makeOtlpReceiver } from "../telemetry/OtlpReceiver.js"
 import { binding, initializeParams, makeProfile, type PluginProcess, startPlugin } from "./harness.js"
@@ -25,8 +25,15 @@ const connected = (plugin: PluginProcess) =>
     Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo(Duration.seconds(15))))
   )
 
-const messageSpan = (spans: ReadonlyArray<ReceivedSpan>, outcome: string) =>
-  spans.find((s) => s.name === SpanNames.inboundMessage && s.attributes.outcome === outcome)
+/** The batch span that decided `messageId`, and that message's outcome in it. */
+const batchOf = (spans: ReadonlyArray<ReceivedSpan>, messageId: string) => {
+  for (const span of spans) {
+    if (span.name !== SpanNames.inboundBatch) continue
+    const at = (span.attributes.message_ids as ReadonlyArray<string>).indexOf(messageId)
+    if (at >= 0) return { span, outcome: (span.attributes.outcomes as ReadonlyArray<string>)[at] }
+  }
+  return undefined
+}
 
 describe("telemetry end to end", () => {
   it.scopedLive("exports the traces of a delivered DM, a gated message and a tool call, and no secret or text", () =>
@@ -62,8 +69,8 @@ describe("telemetry end to end", () => {
       yield* connected(plugin)
 
       // Both arrive on the one socket, in order: once the DM is delivered, the gate has run.
-      yield* sim.postMessage(guild.node_id, general.id, { author_id: human.id, content: gatedText, wakeup: false })
-      yield* sim.postMessage(guild.node_id, dm.id, { author_id: human.id, content: dmText })
+      const gatedMessage = yield* sim.postMessage(guild.node_id, general.id, { author_id: human.id, content: gatedText, wakeup: false })
+      const dmMessage = yield* sim.postMessage(guild.node_id, dm.id, { author_id: human.id, content: dmText })
       yield* plugin.waitFor((m) => m.method === "notifications/plexum/channel/inbound")
       const sent = yield* plugin.call("tools/call", {
         name: "send",
@@ -76,27 +83,22 @@ describe("telemetry end to end", () => {
 
       const got = yield* receiver.waitFor(
         (r) =>
-          messageSpan(r.spans, InboundOutcome.delivered) !== undefined &&
-          messageSpan(r.spans, InboundOutcome.gated) !== undefined &&
+          batchOf(r.spans, dmMessage.id) !== undefined &&
+          batchOf(r.spans, gatedMessage.id) !== undefined &&
           r.spans.some((s) => s.name === toolSpan("send")),
         "3 seconds"
       )
 
-      const delivered = messageSpan(got.spans, InboundOutcome.delivered)!
-      expect(delivered.resource["service.name"]).toBe("fabric-e2e")
-      expect(delivered.attributes).toMatchObject({ agent: "scout", channel: dm.id })
-      expect(delivered.parentSpanId).toBeUndefined()
-      const phases = got.spans.filter((s) => s.parentSpanId === delivered.spanId).map((s) => s.name)
-      expect(phases).toContain(SpanNames.inboundNotify)
+      // Each message is findable by id in the batch span that decided it, with its outcome.
+      const delivered = batchOf(got.spans, dmMessage.id)!
+      expect(delivered.outcome).toBe("delivered")
+      expect(delivered.span.resource["service.name"]).toBe("fabric-e2e")
+      expect(delivered.span.attributes).toMatchObject({ agent: "scout", guild: guild.node_id, source: "socket" })
+      expect(delivered.span.parentSpanId).toBeUndefined()
       // Linked to the socket session that received it (that span ends, and is sent, at the stop).
       const sessions = new Set(got.spans.filter((s) => s.name === SpanNames.socketSession).map((s) => s.spanId))
-      expect(delivered.links.some((l) => sessions.has(l.spanId))).toBe(true)
-
-      const gated = messageSpan(got.spans, InboundOutcome.gated)!
-      expect(gated.attributes).toMatchObject({ agent: "scout", channel: general.id })
-      expect(got.spans.filter((s) => s.parentSpanId === gated.spanId).map((s) => s.name)).not.toContain(
-        SpanNames.inboundNotify
-      )
+      expect(delivered.span.links.some((l) => sessions.has(l.spanId))).toBe(true)
+      expect(batchOf(got.spans, gatedMessage.id)!.outcome).toBe("gated")
 
       // A tool call belongs to the host request that made it, not to the `initialize` that
       // activated the tools.

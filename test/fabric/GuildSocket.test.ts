@@ -1,9 +1,9 @@
 /**
- * The socket.io wrapper against the real sim: events arrive as a stream, every way a connection
- * ends fails the stream with its reason, and closing the scope closes the socket.
+ * The socket.io wrapper against the real sim: events arrive in a mailbox, every way a connection
+ * ends fails it with its reason, and closing the scope closes the socket.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Redacted, Stream } from "effect"
+import { Chunk, Effect, Fiber, Mailbox, Redacted, Schedule, Stream } from "effect"
 import { GuildSocket, type SocketClosed } from "../../src/fabric/GuildSocket.js"
 import { Sim } from "../../src/sim/Sim.js"
 
@@ -22,11 +22,12 @@ const world = Effect.gen(function*() {
 /** Waits until the sim counts `connected` open sockets. */
 const connectedIs = (sim: Sim, guildId: string, connected: number) =>
   sim.socketStats(guildId).pipe(
-    Effect.repeat({ until: (stats) => stats.connected === connected }),
+    // Spaced: a poll loop without pauses keeps the event loop from finishing the close it waits for.
+    Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (stats) => stats.connected === connected }),
     Effect.timeout("5 seconds")
   )
 
-const closedOf = (events: Stream.Stream<unknown, SocketClosed>) => Stream.runDrain(events).pipe(Effect.flip, Effect.timeout("5 seconds"))
+const closedOf = (events: Mailbox.ReadonlyMailbox<unknown, SocketClosed>) => Stream.runDrain(Mailbox.toStream(events)).pipe(Effect.flip, Effect.timeout("5 seconds"))
 
 describe("GuildSocket", () => {
   it.scopedLive("delivers the node's events in order, then closes with the scope", () =>
@@ -36,7 +37,7 @@ describe("GuildSocket", () => {
       yield* Effect.scoped(Effect.gen(function*() {
         const events = yield* sockets.connect(guild.endpoint, token)
         for (let i = 1; i <= 3; i++) yield* sim.postMessage(guild.node_id, channel.id, { author_id: human.id, content: `m${i}` })
-        const got = yield* events.pipe(Stream.take(3), Stream.runCollect, Effect.timeout("5 seconds"))
+        const got = yield* Mailbox.toStream(events).pipe(Stream.take(3), Stream.runCollect, Effect.timeout("5 seconds"))
         expect(Chunk.toArray(got).map((e) => [e.name, (e.payload as { content: string }).content])).toEqual([
           ["message.created", "m1"],
           ["message.created", "m2"],

@@ -9,14 +9,13 @@ import { Context, type Duration, Effect, Layer, Redacted, Schedule, type Scope }
 import { CenterApi } from "../../src/fabric/CenterApi.js"
 import { FabricApi } from "../../src/fabric/FabricApi.js"
 import type { Inbound } from "../../src/host/HostProtocol.js"
-import { CatchUp } from "../../src/inbound/CatchUp.js"
-import { LastSeen } from "../../src/inbound/LastSeen.js"
 import { Supervisor, supervisedGuilds } from "../../src/inbound/Supervisor.js"
 import { ReconnectPolicy } from "../../src/inbound/Timing.js"
 import { ActiveProfile, defaultConfig, type Identity, type LoadedProfile, type PluginConfig } from "../../src/profile/ProfileSchema.js"
 import { Sessions } from "../../src/sessions/Sessions.js"
 import { Sim, type SimAgent, type SimGuild } from "../../src/sim/Sim.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
+import { InboundCoreLive } from "../../src/main.js"
 import { recordingHost } from "./fakes.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -73,8 +72,7 @@ const startPlugin = (world: World, options: WorldOptions = {}) =>
   Effect.gen(function*() {
     const host = yield* recordingHost
     const layer = Supervisor.Default.pipe(
-      Layer.provideMerge(CatchUp.Default),
-      Layer.provideMerge(LastSeen.Default),
+      Layer.provideMerge(InboundCoreLive),
       Layer.provideMerge(FabricApi.Default),
       Layer.provideMerge(Sessions.Default),
       Layer.provideMerge(CenterApi.Default),

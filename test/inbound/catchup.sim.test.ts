@@ -1,12 +1,17 @@
 /**
- * CatchUp against the real sim, over real HTTP: history paging, the cap, the first-connect
- * watermark, channels found by re-sync, unreadable channels and the concurrency bound.
+ * CatchUp against the real sim, over real HTTP: forward from the cursor, the first run's "new
+ * since start", channels found by re-sync, the cap and its exact warning, unreadable channels
+ * and the concurrency bound.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Layer, Logger, Option } from "effect"
-import type { Channel, Message } from "../../src/fabric/FabricContract.js"
+import { Clock, Effect, Layer, Logger } from "effect"
+import type { Channel } from "../../src/fabric/FabricContract.js"
+import type { Inbound } from "../../src/host/HostProtocol.js"
 import { CatchUp } from "../../src/inbound/CatchUp.js"
-import { LastSeen } from "../../src/inbound/LastSeen.js"
+import { ChannelState } from "../../src/inbound/ChannelState.js"
+import { Cursor } from "../../src/inbound/Cursor.js"
+import type { SessionView } from "../../src/inbound/Decide.js"
+import { IdRing } from "../../src/inbound/IdRing.js"
 import { ActiveProfile, defaultConfig, type PluginConfig } from "../../src/profile/ProfileSchema.js"
 import { Sim } from "../../src/sim/Sim.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
@@ -35,7 +40,7 @@ const fixture = (config: Partial<PluginConfig> = {}, postedBeforeStart = 0) =>
       bindings: []
     })
     const layer = CatchUp.Default.pipe(
-      Layer.provideMerge(Layer.mergeAll(LastSeen.Default, FiberRegistry.Default)),
+      Layer.provideMerge(FiberRegistry.Default),
       Layer.provide(fabricLayer(probe)),
       Layer.provide(profile),
       Layer.merge(Logger.replace(
@@ -53,59 +58,105 @@ const fixture = (config: Partial<PluginConfig> = {}, postedBeforeStart = 0) =>
       Effect.repeat(Clock.currentTimeMillis, { until: (now) => now > start }))
     if (postedBeforeStart > 0) yield* post(general.id, postedBeforeStart).pipe(Effect.zipRight(nextMillisecond))
     const context = yield* Layer.build(layer)
+    const startedAt = yield* Clock.currentTimeMillis
     yield* nextMillisecond
-    const history = (channelId: string) => Effect.map(sim.messages(guild.node_id, channelId), (all) => all.map((m) => m.id))
+    const history = (channelId: string, wakingOnly = true) =>
+      Effect.map(sim.messages(guild.node_id, channelId), (all) => all.filter((m) => !wakingOnly || m.wakeup).map((m) => m.id))
 
-    /** One catch-up run for `agentId`; what it handed over, per channel, in order. */
-    const catchUp = (channels: ReadonlyArray<Channel>, firstConnect: boolean, agentId: string = AGENTS[0]) =>
+    // What each agent keeps across catch-ups: its channel states and its memory.
+    const kept = new Map(AGENTS.map((id) => [id, { states: new Map<string, ChannelState>(), seen: new IdRing(10_000), delivered: new IdRing(10_000) }]))
+
+    /** One catch-up run for `agentId`: the message ids it delivered, per channel, in order. */
+    const catchUp = (channels: ReadonlyArray<Channel>, firstConnect: boolean, agentId: (typeof AGENTS)[number] = AGENTS[0]) =>
       Effect.gen(function*() {
+        const mine = kept.get(agentId)!
         const handed = new Map<string, Array<string>>()
-        const deliver = (m: Message, c: Channel) => Effect.sync(() => handed.set(c.id, [...(handed.get(c.id) ?? []), m.id]))
-        yield* (yield* CatchUp).run({ agentId, guildNodeId: guild.node_id, channels, firstConnect, deliver })
+        const view: SessionView = {
+          recipient: { agentId, guildNodeId: guild.node_id, userId: agents[AGENTS.indexOf(agentId)]!.id },
+          bindings: [{ name: `fabric-${agentId}`, agentId, guildNodeId: guild.node_id, channelId: general.id, file: "channels/x.json" }],
+          memory: mine,
+          channel: (id) => channels.find((c) => c.id === id),
+          joined: () => {},
+          left: () => {},
+          stateOf: (channel) => {
+            let state = mine.states.get(channel.id)
+            if (state === undefined) {
+              state = new ChannelState(agentId, guild.node_id, channel.id, firstConnect ? Cursor.NewSince({ instantMs: startedAt }) : Cursor.Beginning())
+              mine.states.set(channel.id, state)
+            }
+            return state
+          }
+        }
+        const emit = (batch: { readonly lines: ReadonlyArray<string> }) =>
+          Effect.sync(() => {
+            for (const line of batch.lines) {
+              const inbound = JSON.parse(line).params as Inbound
+              handed.set(inbound.fabric.channel_id, [...(handed.get(inbound.fabric.channel_id) ?? []), inbound.fabric.message_id])
+            }
+          })
+        yield* (yield* CatchUp).run({ ref: { agentId, guildNodeId: guild.node_id }, view, tracing: false, emit }, channels)
         return handed
       }).pipe(Effect.provide(context))
 
-    const watermarkOf = (channelId: string, agentId: string = AGENTS[0]) =>
-      Effect.flatMap(LastSeen, (lastSeen) => lastSeen.get(agentId, channelId)).pipe(Effect.provide(context))
+    const cursorOf = (channelId: string, agentId: (typeof AGENTS)[number] = AGENTS[0]) => kept.get(agentId)!.states.get(channelId)?.cursor
 
-    return { sim, guild, human, agents, general, group, post, history, catchUp, watermarkOf, probe, warnings }
+    return { sim, guild, human, agents, general, group, post, history, catchUp, cursorOf, probe, warnings }
   })
 
 describe("CatchUp against the sim", () => {
   it.scopedLive("first connect delivers only what was posted after the plugin started", () =>
     Effect.gen(function*() {
-      const { catchUp, general, history, post, watermarkOf } = yield* fixture({}, 12)
+      const { catchUp, cursorOf, general, history, post } = yield* fixture({}, 12)
       yield* post(general.id, 3)
       const handed = yield* catchUp([general], true)
       const all = yield* history(general.id)
       expect(handed.get(general.id)).toEqual(all.slice(12))
-      expect(yield* watermarkOf(general.id)).toEqual(Option.some(all.at(-1)))
+      expect(cursorOf(general.id)).toEqual(Cursor.After({ messageId: all.at(-1)! }))
     }))
 
-  it.scopedLive("fills the gap after a drop, in posting order, non-waking messages included", () =>
+  it.scopedLive("an empty channel at start keeps its start instant: what is posted later is new", () =>
     Effect.gen(function*() {
-      const { catchUp, general, history, post } = yield* fixture()
+      const { catchUp, cursorOf, general, history, post } = yield* fixture()
+      expect((yield* catchUp([general], true)).size).toBe(0)
+      expect(cursorOf(general.id)?._tag).toBe("NewSince")
+      yield* post(general.id, 2)
+      expect((yield* catchUp([general], false)).get(general.id)).toEqual(yield* history(general.id))
+    }))
+
+  it.scopedLive("fills the gap after a drop forward from the cursor, in posting order, reading only what was missed", () =>
+    Effect.gen(function*() {
+      const { catchUp, general, history, post, probe } = yield* fixture()
       yield* post(general.id, 5)
-      yield* catchUp([general], true)
+      yield* catchUp([general], false)
       yield* post(general.id, 130, true)
       yield* post(general.id, 20, false)
+      const calls = probe.calls
       const handed = yield* catchUp([general], false)
       expect(handed.get(general.id)).toEqual((yield* history(general.id)).slice(5))
-      // Nothing new: nothing handed over, one call.
+      // 150 missed messages: two pages forward, nothing older read again.
+      expect(probe.calls - calls).toBe(2)
+      // Nothing new: nothing delivered, one call.
       expect((yield* catchUp([general], false)).size).toBe(0)
+      expect(probe.calls - calls).toBe(3)
     }))
 
-  it.scopedLive("a gap larger than the cap hands over the newest N in order and warns", () =>
+  it.scopedLive("past catchup_max_messages it delivers in order up to the cap and warns with the exact count left", () =>
     Effect.gen(function*() {
-      const { catchUp, general, history, post, warnings } = yield* fixture({ catchup_max_messages: 20 })
+      const { catchUp, cursorOf, general, history, post, warnings } = yield* fixture({ catchup_max_messages: 20 })
       yield* post(general.id, 3)
-      yield* catchUp([general], true)
+      yield* catchUp([general], false)
       yield* post(general.id, 150)
+      yield* post(general.id, 40, false)
       const handed = yield* catchUp([general], false)
-      expect(handed.get(general.id)).toEqual((yield* history(general.id)).slice(-20))
+      const all = yield* history(general.id)
+      expect(handed.get(general.id)).toEqual(all.slice(3, 23))
       expect(warnings).toHaveLength(1)
       expect(warnings[0]).toContain(`"general" (${general.id})`)
-      expect(warnings[0]).toContain("skipped 130 older ones")
+      expect(warnings[0]).toContain("left 130 waking messages undelivered")
+      expect(warnings[0]).toContain("catchup_max_messages (20)")
+      // The cursor passed them all: the next catch-up does not deliver them late.
+      expect(cursorOf(general.id)).toEqual(Cursor.After({ messageId: (yield* history(general.id, false)).at(-1)! }))
+      expect((yield* catchUp([general], false)).size).toBe(0)
     }))
 
   it.scopedLive("a channel found by re-sync is replayed from its beginning", () =>
@@ -115,7 +166,7 @@ describe("CatchUp against the sim", () => {
       const dm = yield* sim.openDm(guild.node_id, human.id, agents[0]!.id)
       yield* sim.postBurst(guild.node_id, dm.id, { author_id: human.id, content: "psst", count: 7 })
       const handed = yield* catchUp([dm], false)
-      expect(handed.get(dm.id)).toEqual(yield* history(dm.id))
+      expect(handed.get(dm.id)).toEqual(yield* history(dm.id, false))
       expect(handed.has(general.id)).toBe(false)
     }))
 
@@ -123,7 +174,7 @@ describe("CatchUp against the sim", () => {
     Effect.gen(function*() {
       const { agents, catchUp, general, group, guild, history, post, probe, sim, warnings } = yield* fixture()
       const left = yield* group("left-behind")
-      yield* catchUp([general, left], true)
+      yield* catchUp([general, left], false)
       yield* post(general.id, 4)
       yield* post(left.id, 4)
       yield* sim.leaveChannel(guild.node_id, agents[0]!.id, left.id)

@@ -12,12 +12,11 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Logger, Option, Schedule } from "effect"
 import type { Channel } from "../../src/fabric/FabricContract.js"
 import type { Inbound } from "../../src/host/HostProtocol.js"
-import { CatchUp } from "../../src/inbound/CatchUp.js"
-import { LastSeen } from "../../src/inbound/LastSeen.js"
 import { Supervisor } from "../../src/inbound/Supervisor.js"
 import { ReconnectPolicy } from "../../src/inbound/Timing.js"
 import { wakes } from "../../src/inbound/WakeGate.js"
 import { ActiveProfile, defaultConfig, type Binding } from "../../src/profile/ProfileSchema.js"
+import { InboundCoreLive } from "../../src/main.js"
 import { Sim } from "../../src/sim/Sim.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { fabricLayer } from "./catchupSimLayers.js"
@@ -111,11 +110,11 @@ describe("inbound under chaos", () => {
       const chaosRandom = prng(SEED + 1)
       const host = yield* recordingHost
       const warnings: Array<string> = []
-      const base = Layer.mergeAll(LastSeen.Default, FiberRegistry.Default, host.layer).pipe(
+      const base = Layer.mergeAll(FiberRegistry.Default, host.layer).pipe(
         Layer.provideMerge(fabricLayer()),
         Layer.provideMerge(profile)
       )
-      const inbound = Supervisor.Default.pipe(Layer.provide(CatchUp.Default), Layer.provideMerge(base))
+      const inbound = Supervisor.Default.pipe(Layer.provide(InboundCoreLive), Layer.provideMerge(base))
       const quietLogger = Logger.replace(
         Logger.defaultLogger,
         Logger.make(({ logLevel, message }) => {

@@ -1,13 +1,11 @@
 /**
  * Small test doubles for the inbound services: a FiberRegistry that shows what is alive, a
- * profile with chosen settings, a partial FabricApi, a CatchUp that records its runs, and the
- * real HostApi recording the inbound notifications it writes.
+ * profile with chosen settings, a partial FabricApi, and the real HostApi recording the inbound notifications it writes.
  */
 import { type Duration, Effect, Layer, Option, Stream, SubscriptionRef } from "effect"
 import { HostApi, HostTransport } from "../../src/host/HostApi.js"
 import { type Inbound, Methods } from "../../src/host/HostProtocol.js"
 import { FabricApi } from "../../src/fabric/FabricApi.js"
-import { CatchUp, type CatchUpParams } from "../../src/inbound/CatchUp.js"
 import { ActiveProfile, defaultConfig, type Binding, type Identity, type PluginConfig } from "../../src/profile/ProfileSchema.js"
 import { FiberRegistry, type FiberInfo } from "../../src/telemetry/FiberRegistry.js"
 
@@ -61,19 +59,6 @@ export const partialFabric = (impl: Partial<FabricApi>) =>
         key in target ? target[key as keyof typeof target] : () => Effect.dieMessage(`FabricApi.${String(key)} is not faked`)
     }) as FabricApi
   )
-
-/** A CatchUp that only records what it was asked to catch up, and passes live messages on. */
-export const recordingCatchUp = () => {
-  const runs: Array<CatchUpParams> = []
-  const layer = Layer.succeed(
-    CatchUp,
-    CatchUp.make({
-      run: (params) => Effect.sync(() => void runs.push(params)),
-      live: (params) => params.deliver(params.message, params.channel)
-    })
-  )
-  return { layer, runs }
-}
 
 /**
  * The real HostApi over an in-memory transport: the inbound notifications it writes are parsed

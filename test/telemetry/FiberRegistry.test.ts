@@ -19,30 +19,30 @@ describe("FiberRegistry", () => {
     Effect.gen(function*() {
       const registry = yield* FiberRegistry
       yield* TestClock.setTime(Date.UTC(2026, 0, 2, 3, 4, 5))
-      const worker = yield* trackIn(registry, { kind: "channel_worker", agent_id: "a2", channel_id: "c_9", state: "idle" })
+      const worker = yield* trackIn(registry, { kind: "catchup", agent_id: "a2", channel_id: "c_9", state: "idle" })
       const sessionB = yield* trackIn(registry, { kind: "socket_session", agent_id: "a1", guild_node_id: "g_2", state: "connecting" })
       const sessionA = yield* trackIn(registry, { kind: "socket_session", agent_id: "a1", guild_node_id: "g_1", state: "connecting" })
-      yield* trackIn(registry, { kind: "channel_worker", agent_id: "a1", channel_id: "c_1", state: "idle" })
+      yield* trackIn(registry, { kind: "catchup", agent_id: "a1", channel_id: "c_1", state: "idle" })
 
       const all = yield* registry.snapshot
       expect(all.map((f) => [f.kind, f.agent_id, f.guild_node_id ?? f.channel_id])).toEqual([
-        ["channel_worker", "a1", "c_1"],
-        ["channel_worker", "a2", "c_9"],
+        ["catchup", "a1", "c_1"],
+        ["catchup", "a2", "c_9"],
         ["socket_session", "a1", "g_1"],
         ["socket_session", "a1", "g_2"]
       ])
       expect(new Set(all.map((f) => f.id)).size).toBe(4)
       expect(all[0]!.started_at).toBe("2026-01-02T03:04:05.000Z")
       expect(yield* gauge("socket_session")).toBe(2)
-      expect(yield* gauge("channel_worker")).toBe(2)
+      expect(yield* gauge("catchup")).toBe(2)
 
       yield* sessionB.end
       yield* worker.end
       const left = yield* registry.snapshot
-      expect(left.map((f) => [f.kind, f.agent_id])).toEqual([["channel_worker", "a1"], ["socket_session", "a1"]])
+      expect(left.map((f) => [f.kind, f.agent_id])).toEqual([["catchup", "a1"], ["socket_session", "a1"]])
       expect(left.find((f) => f.kind === "socket_session")!.guild_node_id).toBe("g_1")
       expect(yield* gauge("socket_session")).toBe(1)
-      expect(yield* gauge("channel_worker")).toBe(1)
+      expect(yield* gauge("catchup")).toBe(1)
       yield* sessionA.end
       expect(yield* gauge("socket_session")).toBe(0)
     }).pipe(Effect.provide(FiberRegistry.Default)))
@@ -99,13 +99,13 @@ describe("FiberRegistry", () => {
 describe("debugFibersResult", () => {
   it("returns the fibers as given and a count for every kind, zero included", () => {
     const fibers = [
-      { id: 2, kind: "channel_worker", agent_id: "a1", channel_id: "c_1", state: "idle", started_at: "2026-01-01T00:00:00.000Z" },
+      { id: 2, kind: "catchup", agent_id: "a1", channel_id: "c_1", state: "idle", started_at: "2026-01-01T00:00:00.000Z" },
       { id: 1, kind: "socket_session", agent_id: "a1", guild_node_id: "g_1", state: "connected", started_at: "2026-01-01T00:00:00.000Z" },
       { id: 3, kind: "socket_session", agent_id: "a2", guild_node_id: "g_1", state: "backoff", attempt: 2, last_error: "timeout", started_at: "2026-01-01T00:00:00.000Z" }
     ] as const
     const result = debugFibersResult(fibers)
     expect(result.fibers).toEqual(fibers)
-    expect(result.counts).toEqual({ socket_session: 2, channel_worker: 1, resync: 0, catchup: 0 })
+    expect(result.counts).toEqual({ socket_session: 2, resync: 0, catchup: 1 })
     expect(JSON.parse(JSON.stringify(result))).toEqual(result)
   })
 })

@@ -15,7 +15,7 @@ describe("Spans", () => {
       const [session, message] = yield* Effect.gen(function*() {
         const session = yield* Effect.currentSpan
         const link = yield* currentSpanLink
-        const message = yield* Effect.currentSpan.pipe(Effect.withSpan(SpanNames.inboundMessage, inboundRootOptions(link)))
+        const message = yield* Effect.currentSpan.pipe(Effect.withSpan(SpanNames.inboundBatch, inboundRootOptions(link)))
         return [session, message] as const
       }).pipe(Effect.withSpan(SpanNames.socketSession))
       expect(message.links.map((l) => l.span)).toEqual([session])

@@ -1,21 +1,20 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, ConfigProvider, Effect, Either, Layer, Logger, Metric } from "effect"
+import { Clock, ConfigProvider, Effect, Either, FiberRef, type Layer, Logger, Metric } from "effect"
 import { messagesDelivered } from "../../src/telemetry/Metrics.js"
-import { currentSpanLink, inboundRootOptions, InboundOutcome, SpanNames } from "../../src/telemetry/Spans.js"
+import { currentSpanLink, inboundRootOptions, SpanNames } from "../../src/telemetry/Spans.js"
 import * as Telemetry from "../../src/telemetry/Telemetry.js"
 import { makeOtlpReceiver } from "./OtlpReceiver.js"
 
 const configFor = (env: Record<string, string>) => Either.getOrThrow(Telemetry.telemetryConfigFrom(env))
 
-/** A socket session receiving one message: the inbound trace design, end to end. */
+/** A socket session handing on one batch: the inbound trace design, end to end. */
 const sessionWithOneMessage = Effect.gen(function*() {
   const link = yield* currentSpanLink
   yield* Effect.gen(function*() {
-    yield* Effect.void.pipe(Effect.withSpan(SpanNames.inboundNotify))
+    yield* Effect.void.pipe(Effect.withSpan("inbound.write"))
     yield* Effect.logInfo("delivered to the host")
     yield* Metric.increment(messagesDelivered)
-    yield* Effect.annotateCurrentSpan({ outcome: InboundOutcome.delivered })
-  }).pipe(Effect.withSpan(SpanNames.inboundMessage, inboundRootOptions(link, { agent: "a1", channel: "c_1" })))
+  }).pipe(Effect.withSpan(SpanNames.inboundBatch, inboundRootOptions(link, { agent: "a1", message_ids: ["m_1"], outcomes: ["delivered"] })))
 }).pipe(Effect.withSpan(SpanNames.socketSession, { attributes: { agent: "a1", guild: "g_1" } }))
 
 /** Runs the session with `layer`, keeping the test's stdout free of the default logger. */
@@ -50,8 +49,8 @@ describe("Telemetry", () => {
       )
       const span = (name: string) => got.spans.find((s) => s.name === name)!
       const session = span(SpanNames.socketSession)
-      const message = span(SpanNames.inboundMessage)
-      const gate = span(SpanNames.inboundNotify)
+      const message = span(SpanNames.inboundBatch)
+      const gate = span("inbound.write")
 
       expect(session.attributes).toMatchObject({ agent: "a1", guild: "g_1" })
       expect(session.resource).toMatchObject({
@@ -62,7 +61,7 @@ describe("Telemetry", () => {
       expect(message.traceId).not.toBe(session.traceId)
       expect(message.parentSpanId).toBeUndefined()
       expect(message.links).toEqual([{ traceId: session.traceId, spanId: session.spanId, attributes: {} }])
-      expect(message.attributes).toMatchObject({ agent: "a1", channel: "c_1", outcome: "delivered" })
+      expect(message.attributes).toMatchObject({ agent: "a1", message_ids: ["m_1"], outcomes: ["delivered"] })
       expect(gate.parentSpanId).toBe(message.spanId)
       expect(gate.traceId).toBe(message.traceId)
 
@@ -100,11 +99,14 @@ describe("Telemetry", () => {
       expect(new Set(got.requests.map((r) => r.path))).toEqual(new Set(["/v1/traces", "/v1/metrics", "/v1/logs"]))
     }))
 
-  it("costs nothing without configuration: the layer is empty", () => {
-    expect(Telemetry.layerFrom(configFor({}))).toBe(Layer.empty)
-    expect(Telemetry.layerFrom(configFor({ OTEL_SDK_DISABLED: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" })))
-      .toBe(Layer.empty)
-  })
+  it.effect("costs nothing without configuration: no exporter, and tracing off (no span objects)", () =>
+    Effect.gen(function*() {
+      const envs: ReadonlyArray<Record<string, string>> = [{}, { OTEL_SDK_DISABLED: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" }]
+      for (const env of envs) {
+        const enabled = yield* FiberRef.get(FiberRef.currentTracerEnabled).pipe(Effect.provide(Telemetry.layerFrom(configFor(env))))
+        expect(enabled).toBe(false)
+      }
+    }))
 
   it.effect("turns export off with one warning naming the variable when the environment is malformed", () =>
     Effect.gen(function*() {

@@ -1,0 +1,76 @@
+/**
+ * Everything the plugin keeps about one (agent, channel), as plain mutable data: the batch core
+ * reads and moves it synchronously, per message, without an Effect. Held by the ChannelQueue
+ * Layer, so it outlives socket sessions: a reconnect resumes from the same cursor.
+ */
+import type { Binding } from "../profile/ProfileSchema.js"
+import { Cursor } from "./Cursor.js"
+
+/**
+ * Handled ids a channel tracks between continuity checks before it asks for one early; at twice
+ * as many (a check that cannot keep up) the range is given up as unverifiable, so memory stays
+ * bounded under any load.
+ */
+export const CHECK_EARLY_AT = 10_000
+
+export class ChannelState {
+  /** Where catch-up resumes. */
+  cursor: Cursor
+  /**
+   * The last message known to be followed, in the node's history, only by messages this state
+   * was given: the continuity check reads forward from here. Undefined until one is known.
+   */
+  checkedThrough: string | undefined
+  /** Ids handled since `checkedThrough` (live or caught up): a history message not among them was never brought. */
+  handled = new Set<string>()
+  /** The ids a check under way compares against (`handled` restarts empty meanwhile). */
+  checking: Set<string> | undefined
+  /** An early check was asked for and has not started yet. */
+  checkRequested = false
+  /** Messages whose range was given up unchecked (see CHECK_EARLY_AT), for the operator. */
+  unverified = 0
+  /** The binding notifications of this channel go to; undefined: not looked up yet; null: none. */
+  route: Binding | null | undefined
+
+  constructor(
+    readonly agentId: string,
+    readonly guildNodeId: string,
+    readonly channelId: string,
+    cursor: Cursor
+  ) {
+    this.cursor = cursor
+    this.checkedThrough = cursor._tag === "After" ? cursor.messageId : undefined
+  }
+
+  /** A message handled in socket (or history) order: the cursor moves to it. */
+  handle(messageId: string): void {
+    this.cursor = Cursor.After({ messageId })
+    if (this.checkedThrough === undefined) {
+      // Nothing before the first message handled can be checked: it anchors the range.
+      this.checkedThrough = messageId
+      return
+    }
+    this.handled.add(messageId)
+    if (this.handled.size >= 2 * CHECK_EARLY_AT) {
+      // Checks cannot keep up with this channel: give the range up rather than grow.
+      this.unverified += this.handled.size
+      this.verified(messageId)
+    }
+  }
+
+  wasHandled(messageId: string): boolean {
+    return this.handled.has(messageId) || this.checking?.has(messageId) === true
+  }
+
+  /** Everything up to `messageId` is verified: the next check starts there. */
+  verified(messageId: string): void {
+    this.checkedThrough = messageId
+    this.handled = new Set()
+    this.checking = undefined
+  }
+
+  /** True when the ids handled since the last check call for one now. */
+  get wantsCheck(): boolean {
+    return !this.checkRequested && this.checking === undefined && this.handled.size >= CHECK_EARLY_AT
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * One connected guild socket of one agent, from the accepted handshake to its close: load the
+ * channel directory, catch up what was missed, then consume live events in batches. Each turn
+ * takes everything the socket has buffered at once, decides it with the plain functions of
+ * Decide.ts, and hands the batch on with one Effect; only an event that needs I/O (a message in
+ * a channel the directory does not know yet) splits a batch, and keeps its place in the order.
+ *
+ * Beside it, one checker fiber per session re-reads the channel list every
+ * `channel_sync_interval_seconds` (catching up channels it finds) and runs the continuity checks,
+ * so no REST call ever sits between a socket event and its notification.
+ */
+import { Chunk, Duration, Effect, type Mailbox, Option, Queue } from "effect"
+import type { GuildRef } from "../fabric/FabricApi.js"
+import type { Channel } from "../fabric/FabricContract.js"
+import type { SocketClosed, SocketEvent } from "../fabric/GuildSocket.js"
+import { ActiveProfile } from "../profile/ProfileSchema.js"
+import { FiberRegistry } from "../telemetry/FiberRegistry.js"
+import { currentSpanLink } from "../telemetry/Spans.js"
+import { Batch } from "./Batch.js"
+import { CatchUp, type CatchUpSession } from "./CatchUp.js"
+import { ChannelDirectory, type Directory } from "./ChannelDirectory.js"
+import { ChannelQueue } from "./ChannelQueue.js"
+import type { ChannelState } from "./ChannelState.js"
+import { Continuity } from "./Continuity.js"
+import { Cursor } from "./Cursor.js"
+import { decideEvents, type SessionView } from "./Decide.js"
+import { Dedup } from "./Dedup.js"
+import type { Recipient } from "./Notification.js"
+
+export interface SessionParams {
+  readonly ref: GuildRef
+  /** The agent's Fabric user id in this guild. */
+  readonly userId: string
+  readonly events: Mailbox.ReadonlyMailbox<SocketEvent, SocketClosed>
+  /**
+   * Cursor of a channel the agent is in at this session's first load and has no state for: on
+   * the first connect since the plugin started, `NewSince(start)`; later, `Beginning` (it joined
+   * while the socket was down).
+   */
+  readonly initialCursor: Cursor
+  /** Runs once the directory is loaded and the gap caught up: the session is live. */
+  readonly onLive: Effect.Effect<void>
+}
+
+export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabric/SocketSession", {
+  effect: Effect.gen(function*() {
+    const profile = yield* ActiveProfile
+    const queue = yield* ChannelQueue
+    const directories = yield* ChannelDirectory
+    const catchUp = yield* CatchUp
+    const continuity = yield* Continuity
+    const dedup = yield* Dedup
+    const registry = yield* FiberRegistry
+    const syncInterval = Duration.seconds(profile.config.channel_sync_interval_seconds)
+
+    /** Re-reads the channel list; channels found for the first time are caught up first. */
+    const resync = (session: CatchUpSession, directory: Directory) =>
+      directory.resync((fresh) => catchUp.run(session, fresh)).pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning(
+            `Re-reading the channel list of agent ${session.ref.agentId} in guild ${session.ref.guildNodeId} failed: ` +
+              `${error.message} Channels it joined meanwhile are found at the next re-sync or reconnect.`
+          )
+        )
+      )
+
+    const checkAll = (session: CatchUpSession, states: Iterable<readonly [ChannelState, Channel]>) =>
+      Effect.forEach(states, ([state, channel]) =>
+        continuity.check(session, state, channel).pipe(
+          Effect.catchAll((error) =>
+            Effect.logWarning(
+              `Could not check channel ${channel.id} for messages its socket did not bring: ${error.message} ` +
+                `The next re-sync tries again.`
+            )
+          )
+        ), { discard: true })
+
+    /** Every interval, or sooner when a busy channel asks: re-sync, then continuity checks. */
+    const checker = (session: CatchUpSession, directory: Directory, requests: Queue.Queue<ChannelState>) =>
+      Effect.gen(function*() {
+        const tracked = yield* registry.track({
+          kind: "resync",
+          agent_id: session.ref.agentId,
+          guild_node_id: session.ref.guildNodeId,
+          state: "waiting"
+        })
+        const statesOf = (channels: Iterable<Channel>) => {
+          const found: Array<readonly [ChannelState, Channel]> = []
+          for (const channel of channels) {
+            const state = queue.find(session.ref.agentId, session.ref.guildNodeId, channel.id)
+            if (state !== undefined && state.handled.size > 0) found.push([state, channel])
+          }
+          return found
+        }
+        while (true) {
+          const early = yield* Effect.race(
+            Effect.as(Effect.sleep(syncInterval), Chunk.empty<ChannelState>()),
+            Queue.takeBetween(requests, 1, Number.MAX_SAFE_INTEGER)
+          )
+          yield* tracked.update({ state: "syncing" })
+          if (Chunk.isEmpty(early)) {
+            yield* resync(session, directory)
+            yield* checkAll(session, statesOf(directory.channels()))
+          } else {
+            const channels = Chunk.toReadonlyArray(early).flatMap((state) => {
+              const channel = directory.get(state.channelId)
+              return channel === undefined ? [] : [[state, channel] as const]
+            })
+            yield* checkAll(session, channels)
+          }
+          yield* tracked.update({ state: "waiting" })
+        }
+      }).pipe(Effect.scoped)
+
+    /**
+     * Decides one batch of socket events and hands it on. A message of an unknown channel splits
+     * it: what came before is handed on, the directory is re-synced, and deciding resumes there.
+     */
+    const consume = (
+      session: CatchUpSession,
+      directory: Directory,
+      requests: Queue.Queue<ChannelState>,
+      events: ReadonlyArray<SocketEvent>
+    ) =>
+      Effect.gen(function*() {
+        let from = 0
+        while (from < events.length) {
+          const batch = new Batch("socket", session.tracing)
+          const stop = decideEvents(session.view, events, from, batch)
+          yield* session.emit(batch)
+          for (const state of batch.touched) {
+            if (state.wantsCheck) {
+              state.checkRequested = true
+              yield* Queue.offer(requests, state)
+            }
+          }
+          if (stop === events.length) return
+          const channelId = batch.unknownChannel!
+          yield* resync(session, directory)
+          if (directory.get(channelId) !== undefined) {
+            from = stop
+            continue
+          }
+          const dropped = new Batch("socket", session.tracing)
+          dropped.received = 1
+          dropped.drop("unknown_channel", "")
+          dropped.problem(
+            `A message arrived for agent ${session.ref.agentId} in channel ${channelId} of guild ${session.ref.guildNodeId}, ` +
+              `which is not in the agent's channel list even after a re-sync; it is dropped.`
+          )
+          yield* session.emit(dropped)
+          from = stop + 1
+        }
+      })
+
+    /**
+     * Runs one connected socket until it closes: fails with the `SocketClosed` that ended it, or
+     * with the REST failure that kept it from going live (the directory load).
+     */
+    const run = (params: SessionParams) =>
+      Effect.gen(function*() {
+        const { ref } = params
+        const recipient: Recipient = { agentId: ref.agentId, guildNodeId: ref.guildNodeId, userId: params.userId }
+        const tracing = yield* queue.tracing
+        const context = { recipient, sessionLink: tracing ? yield* currentSpanLink : Option.none() }
+        const directory = yield* directories.make(ref, (channelId) => queue.forget(ref.agentId, ref.guildNodeId, channelId))
+        let initialCursor = params.initialCursor
+        const view: SessionView = {
+          recipient,
+          bindings: profile.bindings,
+          memory: dedup.memoryOf(ref.agentId),
+          channel: directory.get,
+          joined: directory.joined,
+          left: directory.left,
+          stateOf: (channel) => queue.stateOf(recipient, channel, () => initialCursor)
+        }
+        const session: CatchUpSession = { ref, view, tracing, emit: (batch) => queue.emit(batch, context) }
+
+        // Live events wait in the socket's mailbox meanwhile: each channel keeps its order.
+        const channels = yield* directory.load
+        yield* catchUp.run(session, channels)
+        // Channels found from now on were joined while the plugin ran: all of them is new.
+        initialCursor = Cursor.Beginning()
+        const requests = yield* Queue.unbounded<ChannelState>()
+        yield* Effect.forkScoped(checker(session, directory, requests))
+        yield* params.onLive
+
+        while (true) {
+          // Fails with the SocketClosed that ended the connection, once what it buffered is taken.
+          const [events, done] = yield* params.events.takeAll
+          if (done && Chunk.isEmpty(events)) return yield* Effect.dieMessage("a guild socket's mailbox ended without a close")
+          yield* consume(session, directory, requests, Chunk.toReadonlyArray(events))
+        }
+      }).pipe(Effect.scoped)
+
+    return { run } as const
+  })
+}) {}

@@ -1,0 +1,208 @@
+/**
+ * The inbound decisions as plain functions over a batch: no socket, no Effect. What each event
+ * becomes (a notification line or a drop with its reason), where the cursor goes, and where
+ * deciding stops for I/O.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import type { Channel, Message } from "../../src/fabric/FabricContract.js"
+import type { SocketEvent } from "../../src/fabric/GuildSocket.js"
+import type { Inbound } from "../../src/host/HostProtocol.js"
+import { Batch } from "../../src/inbound/Batch.js"
+import { ChannelState } from "../../src/inbound/ChannelState.js"
+import { Cursor } from "../../src/inbound/Cursor.js"
+import { decideEvents, decideMessage, type SessionView, skipMessage } from "../../src/inbound/Decide.js"
+import { IdRing } from "../../src/inbound/IdRing.js"
+import { toInbound } from "../../src/inbound/Notification.js"
+import type { Binding } from "../../src/profile/ProfileSchema.js"
+
+const recipient = { agentId: "a1", guildNodeId: "g_1", userId: "u_agent" }
+const team: Channel = { id: "c_team", name: "team", x_type: "group" }
+const dm: Channel = { id: "c_dm", name: "dm", x_type: "dm" }
+const binding: Binding = { name: "fabric-team", agentId: "a1", guildNodeId: "g_1", channelId: "c_team", file: "channels/fabric-team.json" }
+
+let n = 0
+const message = (channel: Channel, fields: Partial<Message> = {}): Message => ({
+  id: `m_${++n}`,
+  channel_id: channel.id,
+  author_id: "u_human",
+  author_name: "Ada",
+  content: `hello ${n}`,
+  wakeup: false,
+  created_at: "2025-01-01T00:00:00Z",
+  ...fields
+})
+const created = (m: Message): SocketEvent => ({ name: "message.created", payload: m })
+
+const world = (bindings: ReadonlyArray<Binding> = [binding]) => {
+  const known = new Map<string, Channel>([[team.id, team], [dm.id, dm]])
+  const states = new Map<string, ChannelState>()
+  const view: SessionView = {
+    recipient,
+    bindings,
+    memory: { seen: new IdRing(100), delivered: new IdRing(100) },
+    channel: (id) => known.get(id),
+    joined: (channel) => void known.set(channel.id, channel),
+    left: (id) => void known.delete(id),
+    stateOf: (channel) => {
+      let state = states.get(channel.id)
+      if (!state) states.set(channel.id, state = new ChannelState("a1", "g_1", channel.id, Cursor.Beginning()))
+      return state
+    }
+  }
+  return { view, known, states }
+}
+
+const linesOf = (batch: Batch): Array<Inbound> => batch.lines.map((line) => JSON.parse(line).params)
+const drops = (batch: Batch) => Object.fromEntries(batch.dropped)
+
+describe("decideEvents", () => {
+  it("delivers what wakes and drops the rest with its reason, in socket order", () => {
+    const { view } = world()
+    const events = [
+      created(message(team, { content: "chatter" })),
+      created(message(team, { content: "wake", wakeup: true })),
+      created(message(dm, { content: "direct" })),
+      created(message(team, { content: "mine", wakeup: true, author_id: "u_agent" })),
+      { name: "message.created", payload: { id: 1 } },
+      { name: "typing.started", payload: { channel_id: "c_team", user_id: "u_human" } }
+    ]
+    const batch = new Batch("socket", false)
+    expect(decideEvents(view, events, 0, batch)).toBe(events.length)
+    expect(linesOf(batch).map((i) => i.message)).toEqual(["wake", "direct"])
+    expect(drops(batch)).toEqual({ gated: 1, self: 1, malformed: 1 })
+    expect(batch.received).toBe(4)
+    expect(batch.delivered).toBe(2)
+    expect(batch.problems).toHaveLength(1)
+    expect(batch.lines.every((line) => line.endsWith("\n") && !line.slice(0, -1).includes("\n"))).toBe(true)
+  })
+
+  it("moves each channel's cursor with every message handled, waking or not", () => {
+    const { view, states } = world()
+    const last = message(team, { content: "chatter" })
+    decideEvents(view, [created(message(team, { wakeup: true })), created(last)], 0, new Batch("socket", false))
+    expect(states.get(team.id)!.cursor).toEqual(Cursor.After({ messageId: last.id }))
+  })
+
+  it("delivers the same message once, whether the socket or a catch-up brings it again", () => {
+    const { view } = world()
+    const m = message(dm)
+    const first = new Batch("socket", false)
+    decideEvents(view, [created(m), created(m)], 0, first)
+    const again = new Batch("catchup", false)
+    decideMessage(view, view.stateOf(dm), dm, m, again)
+    expect([first.lines.length, drops(first), again.lines.length, drops(again)]).toEqual([1, { duplicate: 1 }, 0, { duplicate: 1 }])
+  })
+
+  it("stops at a message of an unknown channel, returning its index, after deciding what came before", () => {
+    const { view } = world()
+    const events = [created(message(dm)), created(message({ id: "c_new", name: "new", x_type: "dm" })), created(message(dm))]
+    const batch = new Batch("socket", false)
+    expect(decideEvents(view, events, 0, batch)).toBe(1)
+    expect([batch.lines.length, batch.unknownChannel]).toEqual([1, "c_new"])
+  })
+
+  it("applies channel.joined and channel.left in order with the messages around them", () => {
+    const { view } = world()
+    const fresh: Channel = { id: "c_fresh", name: "fresh", x_type: "dm" }
+    const batch = new Batch("socket", false)
+    const events = [
+      { name: "channel.joined", payload: fresh },
+      created(message(fresh)),
+      { name: "channel.left", payload: { channel_id: "c_fresh" } },
+      created(message(fresh))
+    ]
+    expect(decideEvents(view, events, 0, batch)).toBe(3)
+    expect(batch.lines).toHaveLength(1)
+  })
+
+  it("drops a waking message no binding routes, and says how to bind it", () => {
+    const { view } = world([])
+    const batch = new Batch("socket", false)
+    decideEvents(view, [created(message(dm)), created(message(dm))], 0, batch)
+    expect(drops(batch)).toEqual({ unrouted: 2 })
+    expect(batch.problems).toEqual([expect.stringContaining("Add a file under channels/")])
+  })
+
+  it("marks a message found late, and leaves the cursor where socket order put it", () => {
+    const { view } = world()
+    const live = message(dm)
+    decideEvents(view, [created(live)], 0, new Batch("socket", false))
+    const batch = new Batch("late", false)
+    decideMessage(view, view.stateOf(dm), dm, message(dm, { content: "missed" }), batch)
+    expect(linesOf(batch)[0]!.fabric.late).toBe(true)
+    expect(view.stateOf(dm).cursor).toEqual(Cursor.After({ messageId: live.id }))
+  })
+
+  it("records each message's outcome only when spans are exported", () => {
+    const { view } = world()
+    const traced = new Batch("socket", true)
+    const m = message(team)
+    decideEvents(view, [created(m)], 0, traced)
+    expect(traced.outcomes).toEqual([[m.id, "gated"]])
+    expect(new Batch("socket", false).outcomes).toBeUndefined()
+  })
+})
+
+describe("skipMessage", () => {
+  it("handles a message past the catch-up cap without delivering it, and says whether it would have woken", () => {
+    const { view } = world()
+    const batch = new Batch("catchup", false)
+    const waking = message(dm)
+    expect(skipMessage(view, view.stateOf(dm), dm, waking, batch)).toBe(true)
+    expect(skipMessage(view, view.stateOf(team), team, message(team), batch)).toBe(false)
+    expect(skipMessage(view, view.stateOf(dm), dm, waking, batch)).toBe(false)
+    expect([batch.lines.length, drops(batch)]).toEqual([0, { catchup_cap: 1, gated: 1, duplicate: 1 }])
+    expect(view.stateOf(dm).cursor).toEqual(Cursor.After({ messageId: waking.id }))
+  })
+})
+
+describe("toInbound", () => {
+  it("fills the whole fabric block and derives the session id from the channel", () => {
+    const m = message(team, {
+      wakeup: true,
+      reply_to: "m_0",
+      attachments: [{ id: "at_1", name: "a.txt", mime: "text/plain", size: 3, url: "http://x/a" }],
+      command: { name: "ask", args: "why" }
+    })
+    expect(toInbound(binding, recipient, team, m)).toEqual({
+      channel_name: "fabric-team",
+      message: m.content,
+      session_id: "s_fab_c_team",
+      fabric: {
+        agent_id: "a1",
+        guild_node_id: "g_1",
+        channel_id: "c_team",
+        channel_x_type: "group",
+        message_id: m.id,
+        author_id: "u_human",
+        author_name: "Ada",
+        wakeup: true,
+        created_at: m.created_at,
+        reply_to: "m_0",
+        attachments: m.attachments,
+        command: m.command
+      }
+    })
+  })
+
+  it("leaves out empty optional fields", () => {
+    const fabric = toInbound(binding, recipient, team, message(team, { reply_to: null, attachments: [], command: null })).fabric
+    expect(Object.keys(fabric)).not.toEqual(expect.arrayContaining(["reply_to"]))
+    expect("attachments" in fabric || "command" in fabric || "late" in fabric).toBe(false)
+  })
+})
+
+describe("ChannelState", () => {
+  it("anchors the continuity range at the first message, then tracks what it handled", () => {
+    const state = new ChannelState("a1", "g_1", "c", Cursor.Beginning())
+    state.handle("m_1")
+    state.handle("m_2")
+    expect([state.checkedThrough, state.wasHandled("m_2"), state.wasHandled("m_1")]).toEqual(["m_1", true, false])
+    state.verified("m_2")
+    expect([state.checkedThrough, state.handled.size]).toEqual(["m_2", 0])
+  })
+
+  it("starts the range at a stored cursor", () => {
+    expect(new ChannelState("a1", "g_1", "c", Cursor.After({ messageId: "m_9" })).checkedThrough).toBe("m_9")
+  })
+})
