@@ -163,6 +163,13 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
 
     const start = Effect.gen(function*() {
       const guilds = supervisedGuilds(profile)
+      if (profile.config.live_gap_check !== undefined) {
+        yield* Effect.logWarning(
+          `live_gap_check in config.json no longer has an effect: live messages are delivered without a history ` +
+            `call, and a message a node failed to emit is found in the background and delivered with fabric.late ` +
+            `(docs/guarantees.md). Remove the field.`
+        )
+      }
       for (const agentId of unsupervisedAgents(profile)) {
         yield* Effect.logWarning(
           `Agent ${agentId} has channel bindings but no enabled Fabric identity in fabric-identities.json: ` +

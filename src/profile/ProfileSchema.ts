@@ -63,11 +63,11 @@ export const PluginConfigFile = Schema.Struct({
   /** History calls in flight at once per guild node during catch-up (shared by its agents). */
   catchup_concurrency: Schema.optionalWith(PositiveInt, { default: () => 4 }),
   /**
-   * Before a waking live message is delivered, read the channel forward from the last message
-   * seen, so that an event a node dropped while the socket stayed up is delivered first, in
-   * order. Off: live messages are trusted (lower latency); gaps are filled at the next reconnect.
+   * Retired: live messages are never held for a history call any more; continuity is checked
+   * in the background (`fabric.late`). Still accepted, so an existing config loads; a warning
+   * at start asks to remove it.
    */
-  live_gap_check: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  live_gap_check: Schema.optional(Schema.Boolean),
   /** Deliver messages posted before the plugin started (first connect). Off: only new ones. */
   replay_on_start: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   /** Upper bound for one REST call to Fabric. */
