@@ -22,7 +22,7 @@ import { decodeEvent, type InboundEvent } from "./InboundEvent.js"
 import { countDrop, Pipeline, type Recipient } from "./Pipeline.js"
 import { InboundSource, SpanNames } from "../telemetry/Spans.js"
 import { isOwnMessage, wakes } from "./WakeGate.js"
-import { ReconnectPolicy, type Uptime } from "./Timing.js"
+import { ReconnectPolicy, type SessionEnd } from "./Timing.js"
 
 /** The (agent, guild) pairs to supervise: bound, and the agent has an enabled identity. */
 export const supervisedGuilds = (profile: LoadedProfile): ReadonlyArray<GuildRef> => {
@@ -45,9 +45,11 @@ const TOKEN_EXPIRY_MARGIN_MS = 5_000
 const guildKey = (ref: GuildRef) => `${ref.agentId}\u0000${ref.guildNodeId}`
 
 /** How one socket session ended: the reconnect policy's input. */
-interface Ended extends Uptime {
+interface Ended extends SessionEnd {
   readonly reason: string
   readonly message: string
+  /** How long the session was live; zero when it never got there. */
+  readonly upFor: Duration.Duration
 }
 
 export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supervisor", {
@@ -126,7 +128,6 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
               ? sessions.invalidate(ref.agentId, access.generation)
               : Effect.void)
         const events = yield* sockets.connect(access.endpoint, access.token).pipe(Effect.tapError(renewToken))
-        yield* Ref.set(upSince, Option.some(yield* Clock.currentTimeMillis))
         yield* Effect.acquireRelease(Metric.increment(openSockets), () => Metric.incrementBy(openSockets, -1))
 
         const recipient: Recipient = { agentId: ref.agentId, guildNodeId: ref.guildNodeId, userId: access.userId }
@@ -137,7 +138,10 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         // Dedup drops what both the history and the live stream carry.
         yield* catchUp.run({ ...ref, channels, firstConnect: yield* Ref.getAndSet(firstConnect, false), deliver })
         yield* directory.resyncPeriodically
-        // "connected" means live: the directory is loaded and the gap caught up.
+        // "connected" means live: the directory is loaded and the gap caught up. Only from here
+        // does a close reconnect at once (reconnectPolicy): a session that keeps failing before
+        // this point backs off.
+        yield* Ref.set(upSince, Option.some(yield* Clock.currentTimeMillis))
         yield* tracked.update({ state: "connected" })
         return yield* Stream.runForEach(events, onEvent(recipient, directory)).pipe(
           Effect.tapError(renewToken),
@@ -162,8 +166,9 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
           )
         )
         const now = yield* Clock.currentTimeMillis
-        const upFor = Option.match(yield* Ref.get(upSince), { onNone: () => Duration.zero, onSome: (since) => Duration.millis(now - since) })
-        const ended: Ended = { ...outcome, upFor }
+        const liveSince = yield* Ref.get(upSince)
+        const upFor = Option.match(liveSince, { onNone: () => Duration.zero, onSome: (since) => Duration.millis(now - since) })
+        const ended: Ended = { ...outcome, upFor, wasLive: Option.isSome(liveSince) }
         yield* Effect.annotateCurrentSpan({ ended: ended.reason, up_ms: Duration.toMillis(upFor) })
         yield* tracked.update({ state: "backoff", last_error: ended.message })
         yield* report(ref, ended, lastProblem)
@@ -175,7 +180,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
     /** A session that was up ends quietly; a failure to connect is a warning, once per new problem. */
     const report = (ref: GuildRef, ended: Ended, lastProblem: Ref.Ref<string>) =>
       Effect.gen(function*() {
-        if (Duration.greaterThan(ended.upFor, Duration.zero)) {
+        if (ended.wasLive) {
           yield* Ref.set(lastProblem, "")
           return yield* Effect.logInfo(
             `Guild socket of agent ${ref.agentId} in guild ${ref.guildNodeId} closed after ${Duration.format(ended.upFor)}: ` +
