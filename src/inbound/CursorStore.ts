@@ -48,7 +48,7 @@ const CursorsJson = Schema.parseJson(CursorsFile)
 const keyOf = (key: CursorKey) => JSON.stringify([key.agentId, key.guildNodeId, key.channelId])
 
 /** The in-memory map as the file's content. */
-export const encodeCursors = (cursors: ReadonlyMap<string, string>): string => {
+const encodeCursors = (cursors: ReadonlyMap<string, string>): string => {
   const nested: Record<string, Record<string, Record<string, string>>> = {}
   for (const [key, messageId] of cursors) {
     const [agentId, guildNodeId, channelId] = JSON.parse(key) as [string, string, string]
@@ -60,7 +60,7 @@ export const encodeCursors = (cursors: ReadonlyMap<string, string>): string => {
 }
 
 /** The file's content as the in-memory map, or what is wrong with it. */
-export const decodeCursors = (text: string): Either.Either<Map<string, string>, string> =>
+const decodeCursors = (text: string): Either.Either<Map<string, string>, string> =>
   Either.map(
     Either.mapLeft(Schema.decodeUnknownEither(CursorsJson)(text), (error) => ParseResult.TreeFormatter.formatErrorSync(error)),
     (file) => {
