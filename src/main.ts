@@ -20,6 +20,7 @@ import { CatchUp } from "./inbound/CatchUp.js"
 import { ChannelDirectory } from "./inbound/ChannelDirectory.js"
 import { ChannelQueue } from "./inbound/ChannelQueue.js"
 import { Continuity } from "./inbound/Continuity.js"
+import { CursorStore } from "./inbound/CursorStore.js"
 import { Dedup } from "./inbound/Dedup.js"
 import { SocketSession } from "./inbound/SocketSession.js"
 import { Supervisor } from "./inbound/Supervisor.js"
@@ -33,7 +34,8 @@ import { Tools, toolCatalog } from "./tools/Tools.js"
 
 /**
  * The inbound core below the Supervisor: per-channel state and hand-off, the per-agent memory,
- * the channel directories, catch-up and the continuity checks of each socket session.
+ * the channel directories, catch-up and the continuity checks of each socket session. It needs
+ * a CursorStore: the durable one here, an in-memory one in tests that do not restart.
  */
 export const InboundCoreLive = SocketSession.Default.pipe(
   Layer.provideMerge(Layer.mergeAll(ChannelDirectory.Default, Continuity.Default)),
@@ -43,6 +45,7 @@ export const InboundCoreLive = SocketSession.Default.pipe(
 /** Everything that lives from `initialize` to the stop, for one loaded profile. */
 const ActiveLive = Layer.mergeAll(Tools.Default, Supervisor.Default).pipe(
   Layer.provide(InboundCoreLive),
+  Layer.provide(CursorStore.Default.pipe(Layer.provide(NodeContext.layer))),
   Layer.provideMerge(FabricApi.Default),
   Layer.provideMerge(Sessions.Default),
   Layer.provideMerge(CenterApi.Default)

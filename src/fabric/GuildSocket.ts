@@ -8,6 +8,7 @@
 import { Deferred, Duration, Effect, Exit, Mailbox, Option, Redacted, Schema, type Scope } from "effect"
 import { io, type Socket } from "socket.io-client"
 import { CONNECT_ERROR_UNAUTHORIZED, ConnectErrorData, SOCKET_PATH, socketAuth } from "./FabricContract.js"
+import { boundLiveness, LivenessBound } from "./Liveness.js"
 
 /** The connection ended, or never started. `message` is one line, without the token. */
 export class SocketClosed extends Schema.TaggedError<SocketClosed>()("SocketClosed", {
@@ -113,6 +114,7 @@ const connect = (endpoint: string, token: Redacted.Redacted<string>) =>
     )
 
     socket.connect()
+    boundLiveness(socket, yield* LivenessBound)
     yield* Deferred.await(connected).pipe(
       Effect.timeoutFail({
         duration: CONNECT_TIMEOUT,

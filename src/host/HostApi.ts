@@ -7,6 +7,7 @@ import { Context, Deferred, Effect, Fiber, Layer, Mailbox, Option, Schema, Strea
 import { NodeStream } from "@effect/platform-node"
 import { errorLine, notificationLine, resultLine, type RequestId } from "./JsonRpc.js"
 import { LOGGER_NAME, Methods, type Inbound, type LogLevel } from "./HostProtocol.js"
+import { watchStdout } from "./StdoutWatch.js"
 
 /** stdout went away (closed pipe, EPIPE): the host is gone and the plugin stops. */
 export class HostGone extends Schema.TaggedError<HostGone>()("HostGone", { message: Schema.String }) {}
@@ -27,17 +28,25 @@ export class HostTransport extends Context.Tag("plexum-fabric/HostTransport")<Ho
         Effect.sync(() => process.stdout.on("error", ignore)),
         () => Effect.sync(() => process.stdout.off("error", ignore))
       )
-      return {
-        input: NodeStream.stdin,
-        write: (text: string) =>
-          Effect.async<void, HostGone>((resume) => {
-            process.stdout.write(text, (error) =>
-              resume(error ? Effect.fail(new HostGone({ message: `stdout closed: ${error.message}` })) : Effect.void))
-          }),
-        diagnostic: (text: string) => {
-          process.stderr.write(text)
-        }
+      const write = (text: string) =>
+        Effect.async<void, HostGone>((resume) => {
+          process.stdout.write(text, (error) =>
+            resume(error ? Effect.fail(new HostGone({ message: `stdout closed: ${error.message}` })) : Effect.void))
+        })
+      const diagnostic = (text: string) => {
+        process.stderr.write(text)
       }
+      // A stdout closed while the plugin is idle ends the input: the server stops as on EOF.
+      const stdoutGone = yield* Deferred.make<void>()
+      yield* watchStdout(write).pipe(
+        Effect.catchAll((error) =>
+          Effect.sync(() => diagnostic(`[${LOGGER_NAME}] ${error.message}; stopping\n`)).pipe(
+            Effect.zipRight(Deferred.succeed(stdoutGone, void 0))
+          )
+        ),
+        Effect.forkScoped
+      )
+      return { input: NodeStream.stdin.pipe(Stream.interruptWhen(Deferred.await(stdoutGone))), write, diagnostic }
     })
   )
 }

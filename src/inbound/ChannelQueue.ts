@@ -5,6 +5,9 @@
  * batch costs O(1) Effects whatever its size — one offer of all its lines to the stdout writer,
  * one metrics update — instead of a scope, a worker and a span per message.
  *
+ * Every cursor a batch moved is handed to the CursorStore (durable delivery state, profile.md
+ * v1.1), and a state made for a channel starts from the stored position when there is one.
+ *
  * Order: a socket session decides and hands on its batches one after another, so each channel's
  * notifications reach the writer in the order they were decided; the writer keeps that order.
  */
@@ -15,7 +18,8 @@ import { messagesDelivered, messagesDropped, messagesReceived } from "../telemet
 import { Attr, inboundRootOptions, SpanNames } from "../telemetry/Spans.js"
 import type { Batch, DropReason } from "./Batch.js"
 import { ChannelState } from "./ChannelState.js"
-import type { Cursor } from "./Cursor.js"
+import { Cursor } from "./Cursor.js"
+import { CursorStore } from "./CursorStore.js"
 import type { Recipient } from "./Notification.js"
 
 const stateKey = (agentId: string, guildNodeId: string, channelId: string) => `${agentId}\u0000${guildNodeId}\u0000${channelId}`
@@ -49,7 +53,16 @@ export interface EmitContext {
 export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/ChannelQueue", {
   effect: Effect.gen(function*() {
     const host = yield* HostApi
+    const store = yield* CursorStore
     const states = new Map<string, ChannelState>()
+
+    /** Every channel the batch moved: its cursor goes to the durable store (saved within a second). */
+    const persist = (batch: Batch) =>
+      Effect.sync(() => {
+        for (const state of batch.touched) {
+          if (state.cursor._tag === "After") store.unsafeSet(state, state.cursor.messageId)
+        }
+      })
 
     /**
      * With spans exported, each batch is one `inbound.batch` span carrying the ids of its
@@ -86,7 +99,14 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
         const key = stateKey(recipient.agentId, recipient.guildNodeId, channel.id)
         let state = states.get(key)
         if (state === undefined) {
-          state = new ChannelState(recipient.agentId, recipient.guildNodeId, channel.id, initial())
+          // A position stored by an earlier run wins: what was posted meanwhile is delivered.
+          const stored = store.unsafeGet({ agentId: recipient.agentId, guildNodeId: recipient.guildNodeId, channelId: channel.id })
+          state = new ChannelState(
+            recipient.agentId,
+            recipient.guildNodeId,
+            channel.id,
+            stored === undefined ? initial() : Cursor.After({ messageId: stored })
+          )
           states.set(key, state)
         }
         return state
@@ -106,7 +126,11 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
       emit: (batch: Batch, context: EmitContext): Effect.Effect<void> => {
         if (batch.isEmpty) return Effect.void
         const write = batch.lines.length === 0 ? Effect.void : host.inboundLines(batch.lines)
-        return traced(batch, context, write).pipe(Effect.zipRight(count(batch)), Effect.zipRight(logProblems(batch)))
+        return traced(batch, context, write).pipe(
+          Effect.zipRight(count(batch)),
+          Effect.zipRight(persist(batch)),
+          Effect.zipRight(logProblems(batch))
+        )
       },
       /** True when spans are exported (the batch then records each message's outcome). */
       tracing: FiberRef.get(FiberRef.currentTracerEnabled)

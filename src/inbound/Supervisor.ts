@@ -18,8 +18,9 @@ import { FiberRegistry, type TrackedFiber } from "../telemetry/FiberRegistry.js"
 import { openSockets, reconnects } from "../telemetry/Metrics.js"
 import { SpanNames } from "../telemetry/Spans.js"
 import { Cursor } from "./Cursor.js"
+import { ProcessStart } from "./ProcessStart.js"
 import { SocketSession } from "./SocketSession.js"
-import { ReconnectPolicy, type Uptime } from "./Timing.js"
+import { ReconnectPolicy, type SessionEnd } from "./Timing.js"
 
 /** The (agent, guild) pairs to supervise: bound, and the agent has an enabled identity. */
 export const supervisedGuilds = (profile: LoadedProfile): ReadonlyArray<GuildRef> => {
@@ -42,9 +43,11 @@ const TOKEN_EXPIRY_MARGIN_MS = 5_000
 const guildKey = (ref: GuildRef) => `${ref.agentId}\u0000${ref.guildNodeId}`
 
 /** How one socket session ended: the reconnect policy's input. */
-interface Ended extends Uptime {
+interface Ended extends SessionEnd {
   readonly reason: string
   readonly message: string
+  /** How long the session was live; zero when it never got there. */
+  readonly upFor: Duration.Duration
 }
 
 export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supervisor", {
@@ -57,8 +60,8 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
     const registry = yield* FiberRegistry
     const policy = yield* ReconnectPolicy
     const fibers = yield* FiberMap.make<string>()
-    // Messages Fabric stamped after this instant were posted while the plugin ran: new.
-    const startedAt = yield* Clock.currentTimeMillis
+    // Messages Fabric stamped after the process started were posted while the plugin ran: new.
+    const startedAt = yield* ProcessStart
 
     /**
      * One connection, from token to close. Fails with what ended it; never succeeds, since a
@@ -78,7 +81,6 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
               ? sessions.invalidate(ref.agentId, access.generation)
               : Effect.void)
         const events = yield* sockets.connect(access.endpoint, access.token).pipe(Effect.tapError(renewToken))
-        yield* Ref.set(upSince, Option.some(yield* Clock.currentTimeMillis))
         yield* Effect.acquireRelease(Metric.increment(openSockets), () => Metric.incrementBy(openSockets, -1))
         const first = yield* Ref.get(firstConnect)
         return yield* socketSession.run({
@@ -86,8 +88,14 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
           userId: access.userId,
           events,
           initialCursor: first ? Cursor.NewSince({ instantMs: startedAt }) : Cursor.Beginning(),
-          // "connected" means live: the directory is loaded and the gap caught up.
-          onLive: Effect.zipRight(Ref.set(firstConnect, false), tracked.update({ state: "connected" }))
+          // "connected" means live: the directory is loaded and the gap caught up. Only from here
+          // does a close reconnect at once (reconnectPolicy): a session that keeps failing before
+          // this point backs off.
+          onLive: Effect.all([
+            Ref.set(firstConnect, false),
+            Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(upSince, Option.some(now))),
+            tracked.update({ state: "connected" })
+          ], { discard: true })
         }).pipe(
           Effect.tapError((error) => (error._tag === "SocketClosed" ? renewToken(error) : Effect.void))
         )
@@ -115,7 +123,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
             )
           )
         )
-        const ended: Ended = { ...outcome, upFor: yield* upForNow }
+        const ended: Ended = { ...outcome, upFor: yield* upForNow, wasLive: Option.isSome(yield* Ref.get(upSince)) }
         yield* Effect.annotateCurrentSpan({ ended: ended.reason, up_ms: Duration.toMillis(ended.upFor) })
         yield* tracked.update({ state: "backoff", last_error: ended.message })
         yield* report(ref, ended, lastProblem)
@@ -130,7 +138,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
     /** A session that was up ends quietly; a failure to connect is a warning, once per new problem. */
     const report = (ref: GuildRef, ended: Ended, lastProblem: Ref.Ref<string>) =>
       Effect.gen(function*() {
-        if (Duration.greaterThan(ended.upFor, Duration.zero)) {
+        if (ended.wasLive) {
           yield* Ref.set(lastProblem, "")
           return yield* Effect.logInfo(
             `Guild socket of agent ${ref.agentId} in guild ${ref.guildNodeId} closed after ${Duration.format(ended.upFor)}: ` +

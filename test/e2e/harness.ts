@@ -153,6 +153,8 @@ export const startPlugin = (options: { readonly profileRoot: string; readonly en
         all.filter((m) => m.method === "notifications/plexum/channel/inbound").map((m) => m.params)),
       output: Effect.sync(() => ({ stdout, stderr })),
       closeStdin: Effect.sync(() => child.stdin.end()),
+      /** The host stops reading: its end of the plugin's stdout is closed. */
+      closeStdout: Effect.sync(() => child.stdout.destroy()),
       kill: (signal: NodeJS.Signals) => Effect.sync(() => child.kill(signal)),
       exited: (timeout: Duration.DurationInput = "5 seconds") =>
         Deferred.await(exited).pipe(

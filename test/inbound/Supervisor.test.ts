@@ -15,6 +15,7 @@ import { ActiveProfile, defaultConfig, type Identity, type LoadedProfile, type P
 import { Sessions } from "../../src/sessions/Sessions.js"
 import { Sim, type SimAgent, type SimGuild } from "../../src/sim/Sim.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
+import { CursorStore } from "../../src/inbound/CursorStore.js"
 import { InboundCoreLive } from "../../src/main.js"
 import { recordingHost } from "./fakes.js"
 
@@ -73,6 +74,7 @@ const startPlugin = (world: World, options: WorldOptions = {}) =>
     const host = yield* recordingHost
     const layer = Supervisor.Default.pipe(
       Layer.provideMerge(InboundCoreLive),
+      Layer.provideMerge(CursorStore.Memory),
       Layer.provideMerge(FabricApi.Default),
       Layer.provideMerge(Sessions.Default),
       Layer.provideMerge(CenterApi.Default),

@@ -3,7 +3,8 @@
  * queues) against the sim while it drops sockets, restarts a guild node, silences an agent's
  * events for a while and expires tokens every few seconds, and humans post hundreds of DMs and
  * wake messages. Every message that should wake an agent must reach it exactly once, each
- * channel in posting order.
+ * channel in posting order, except those a silenced socket never brought: a continuity check
+ * finds them afterwards and delivers them marked `fabric.late` (host-protocol.md v1.1).
  *
  * The chaos is drawn from a seeded PRNG, so a run is reproducible in what it does (only its
  * timing varies); the outcome asserted does not depend on timing at all.
@@ -16,10 +17,12 @@ import { Supervisor } from "../../src/inbound/Supervisor.js"
 import { ReconnectPolicy } from "../../src/inbound/Timing.js"
 import { wakes } from "../../src/inbound/WakeGate.js"
 import { ActiveProfile, defaultConfig, type Binding } from "../../src/profile/ProfileSchema.js"
+import { CursorStore } from "../../src/inbound/CursorStore.js"
 import { InboundCoreLive } from "../../src/main.js"
 import { Sim } from "../../src/sim/Sim.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { fabricLayer } from "./catchupSimLayers.js"
+import { type Posted, prng, verdict } from "./deliveryVerdict.js"
 import { recordingHost } from "./fakes.js"
 
 const SEED = 0x5eed_2025
@@ -30,23 +33,6 @@ const RESTART_AT_STEP = 4
 const AGENT_IDS = ["scout", "scribe", "sentry"] as const
 const GUILD_NAMES = ["acme", "globex"] as const
 
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-const prng = (seed: number) => {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return {
-    next,
-    int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: <A>(items: ReadonlyArray<A>): A => items[Math.floor(next() * items.length)]!
-  }
-}
-
 /** Reconnects within a fraction of a second: the production policy would wait up to 30 s. */
 const fastReconnect = Schedule.exponential("20 millis").pipe(
   Schedule.either(Schedule.spaced("300 millis")),
@@ -54,13 +40,6 @@ const fastReconnect = Schedule.exponential("20 millis").pipe(
   Schedule.delays
 )
 
-interface Posted {
-  readonly id: string
-  readonly channelId: string
-  /** Plexum agent ids this message must wake. */
-  readonly wakes: ReadonlyArray<string>
-  readonly seq: number
-}
 
 const world = Effect.gen(function*() {
   const sim = yield* Sim.start({ tokenTtlSeconds: TOKEN_TTL_SECONDS })
@@ -114,7 +93,7 @@ describe("inbound under chaos", () => {
         Layer.provideMerge(fabricLayer()),
         Layer.provideMerge(profile)
       )
-      const inbound = Supervisor.Default.pipe(Layer.provide(InboundCoreLive), Layer.provideMerge(base))
+      const inbound = Supervisor.Default.pipe(Layer.provide(InboundCoreLive), Layer.provide(CursorStore.Memory), Layer.provideMerge(base))
       const quietLogger = Logger.replace(
         Logger.defaultLogger,
         Logger.make(({ logLevel, message }) => {
@@ -233,6 +212,7 @@ describe("inbound under chaos", () => {
           missing: report.missing,
           unexpected: report.unexpected,
           out_of_order: report.outOfOrder,
+          late: report.late,
           reconnects: stats.reduce((n, s) => n + s.connections, 0) - agents.length * guilds.length,
           logins: logins.reduce((n, l) => n + l, 0),
           guild_restarts: restarts,
@@ -248,26 +228,3 @@ describe("inbound under chaos", () => {
       }).pipe(Effect.provide(context), Effect.provideService(ReconnectPolicy, fastReconnect), Effect.provide(quietLogger))
     }), 60_000)
 })
-
-/** Compares what was delivered with what should have been, per agent and channel. */
-const verdict = (posted: ReadonlyArray<Posted>, delivered: ReadonlyArray<Inbound>) => {
-  const bySeq = new Map(posted.map((p) => [p.id, p]))
-  const expected = new Set(posted.flatMap((p) => p.wakes.map((agent) => `${agent}/${p.id}`)))
-  const seen = new Set<string>()
-  const lastSeq = new Map<string, number>()
-  let duplicates = 0
-  let unexpected = 0
-  let outOfOrder = 0
-  for (const inbound of delivered) {
-    const key = `${inbound.fabric.agent_id}/${inbound.fabric.message_id}`
-    if (seen.has(key)) duplicates += 1
-    seen.add(key)
-    if (!expected.has(key)) unexpected += 1
-    const stream = `${inbound.fabric.agent_id}/${inbound.fabric.channel_id}`
-    const seq = bySeq.get(inbound.fabric.message_id)?.seq ?? -1
-    if (seq <= (lastSeq.get(stream) ?? -1)) outOfOrder += 1
-    lastSeq.set(stream, seq)
-  }
-  const missingKeys = [...expected].filter((key) => !seen.has(key))
-  return { duplicates, unexpected, outOfOrder, missing: missingKeys.length, missingKeys }
-}
