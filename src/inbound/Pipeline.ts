@@ -62,7 +62,7 @@ export class Pipeline extends Effect.Service<Pipeline>()("plexum-fabric/Pipeline
 
     const decide = Effect.fnUntraced(function*(recipient: Recipient, message: Message, channel: Channel) {
       if (isOwnMessage(message.author_id, recipient.userId)) return { _tag: "Drop", reason: "self" } satisfies Verdict
-      if (!wakes(channel.x_type, message.wakeup)) {
+      if (!wakes(channel.x_type, message, recipient.userId)) {
         return { _tag: "Drop", reason: "gated", detail: `${channel.x_type}_without_wakeup` } satisfies Verdict
       }
       if (!(yield* dedup.firstSeen(recipient.agentId, recipient.guildNodeId, message.id))) {

@@ -78,7 +78,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         guildNodeId: recipient.guildNodeId,
         channel: channel.value,
         message,
-        wakes: !isOwnMessage(message.author_id, recipient.userId) && wakes(channel.value.x_type, message.wakeup),
+        wakes: !isOwnMessage(message.author_id, recipient.userId) && wakes(channel.value.x_type, message, recipient.userId),
         deliver: (m, c) => pipeline.handle(recipient, m, c, InboundSource.socket)
       })
     })
