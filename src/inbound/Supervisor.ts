@@ -15,6 +15,7 @@ import { ActiveProfile, enabledIdentity, type LoadedProfile } from "../profile/P
 import { Sessions } from "../sessions/Sessions.js"
 import { openSockets, reconnects } from "../telemetry/Metrics.js"
 import { FiberRegistry, type TrackedFiber } from "../telemetry/FiberRegistry.js"
+import { CommandSync } from "../commands/CommandSync.js"
 import { CatchUp } from "./CatchUp.js"
 import { ChannelDirectory, type Directory } from "./ChannelDirectory.js"
 import { GuildSocket, type SocketClosed, type SocketEvent } from "../fabric/GuildSocket.js"
@@ -58,6 +59,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
     const directories = yield* ChannelDirectory
     const pipeline = yield* Pipeline
     const catchUp = yield* CatchUp
+    const commandSync = yield* CommandSync
     const registry = yield* FiberRegistry
     const policy = yield* ReconnectPolicy
     const fibers = yield* FiberMap.make<string>()
@@ -128,6 +130,8 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         const events = yield* sockets.connect(access.endpoint, access.token).pipe(Effect.tapError(renewToken))
         yield* Ref.set(upSince, Option.some(yield* Clock.currentTimeMillis))
         yield* Effect.acquireRelease(Metric.increment(openSockets), () => Metric.incrementBy(openSockets, -1))
+        // Slash commands (v1.1), beside the catch-up rather than before it; owned by this connection.
+        yield* Effect.forkScoped(commandSync.connected(ref))
 
         const recipient: Recipient = { agentId: ref.agentId, guildNodeId: ref.guildNodeId, userId: access.userId }
         const deliver = (message: Message, channel: Channel) => pipeline.handle(recipient, message, channel, InboundSource.catchup)
@@ -226,5 +230,5 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
       size: FiberMap.size(fibers)
     } as const
   }),
-  dependencies: [Pipeline.Default, ChannelDirectory.Default, GuildSocket.Default]
+  dependencies: [Pipeline.Default, ChannelDirectory.Default, GuildSocket.Default, CommandSync.Default]
 }) {}
