@@ -26,22 +26,26 @@ export const AGENT_LOOP_WINDOW_MS = 60_000
  */
 export class WakeAdmission {
   readonly policy: EffectiveWakePolicy
-  private readonly dmSetting: string
-  private readonly groupSetting: string
+  // Refusals that do not depend on the author are made once: no allocation per message.
+  private readonly dmOff: Refusal
+  private readonly groupOff: Refusal
+  private readonly loop: Refusal
   private readonly allowFromPath: string
-  private readonly loopSetting: string
 
   constructor(config: PluginConfig, readonly agentId: string) {
     this.policy = effectiveWakePolicy(config, agentId)
     const own = config.wake_policy.agents[agentId]
     const agentPath = `wake_policy.agents.${agentId}`
     const path = (field: string, overridden: boolean) => (overridden ? `${agentPath}.${field}` : `wake_policy.${field}`)
-    this.dmSetting = `${path("dm", own?.dm !== undefined)}: "open"`
-    this.groupSetting = `${path("group", own?.group !== undefined)}: "open"`
+    this.dmOff = { reason: "not_allowed", setting: `${path("dm", own?.dm !== undefined)}: "open"` }
+    this.groupOff = { reason: "not_allowed", setting: `${path("group", own?.group !== undefined)}: "open"` }
     this.allowFromPath = path("allow_from", own?.allow_from !== undefined)
-    this.loopSetting = `${path("agent_loop_limit", own?.agent_loop_limit !== undefined)}: ` +
-      `${Math.max(this.policy.agentLoopLimit * 2, 20)}` +
-      (this.policy.agentLoopLimit === 0 ? "" : ` (now ${this.policy.agentLoopLimit})`)
+    const limit = this.policy.agentLoopLimit
+    this.loop = {
+      reason: "agent_loop",
+      setting: `${path("agent_loop_limit", own?.agent_loop_limit !== undefined)}: ${Math.max(limit * 2, 20)}` +
+        (limit === 0 ? "" : ` (now ${limit})`)
+    }
   }
 
   /**
@@ -59,13 +63,13 @@ export class WakeAdmission {
           ? undefined
           : { reason: "not_allowed", setting: `${this.allowFromPath} += "${authorId}"` }
       case "off":
-        return { reason: "not_allowed", setting: dm ? this.dmSetting : this.groupSetting }
+        return dm ? this.dmOff : this.groupOff
     }
   }
 
   /** The refusal the agent-loop guard's "no" stands for. */
   loopRefusal(): Refusal {
-    return { reason: "agent_loop", setting: this.loopSetting }
+    return this.loop
   }
 }
 
@@ -94,19 +98,24 @@ interface PairWindow {
  * window.
  */
 export class AgentLoopGuard {
-  private readonly pairs = new Map<string, PairWindow>()
+  /** author user id → agent id → window (nested maps: no key string built per message). */
+  private readonly pairs = new Map<string, Map<string, PairWindow>>()
   private lastPrune = Number.NEGATIVE_INFINITY
 
   /** `true`: the wake is admitted and counted; `false`: the pair is over its limit. */
   admit(authorUserId: string, agentId: string, limit: number, nowMs: number): boolean {
     this.pruneEvery(nowMs)
     if (limit <= 0) return false
-    const key = pairKey(authorUserId, agentId)
-    let pair = this.pairs.get(key)
+    let byAgent = this.pairs.get(authorUserId)
+    if (byAgent === undefined) {
+      byAgent = new Map()
+      this.pairs.set(authorUserId, byAgent)
+    }
+    let pair = byAgent.get(agentId)
     if (pair === undefined || pair.times.length !== limit) {
       // A first wake, or a limit changed by a profile reload: start the window afresh.
       pair = { times: new Array<number>(limit), next: 0, count: 0, newest: nowMs }
-      this.pairs.set(key, pair)
+      byAgent.set(agentId, pair)
     }
     if (pair.count === limit) {
       // Full: the oldest of the last `limit` wakes must have left the window.
@@ -122,13 +131,18 @@ export class AgentLoopGuard {
 
   /** Pairs currently tracked (for tests and the memory bound). */
   get size(): number {
-    return this.pairs.size
+    let size = 0
+    for (const byAgent of this.pairs.values()) size += byAgent.size
+    return size
   }
 
   /** Forgets pairs with no wake in the last window. */
   prune(nowMs: number): void {
     this.lastPrune = nowMs
-    for (const [key, pair] of this.pairs) if (nowMs - pair.newest >= AGENT_LOOP_WINDOW_MS) this.pairs.delete(key)
+    for (const [author, byAgent] of this.pairs) {
+      for (const [agent, pair] of byAgent) if (nowMs - pair.newest >= AGENT_LOOP_WINDOW_MS) byAgent.delete(agent)
+      if (byAgent.size === 0) this.pairs.delete(author)
+    }
   }
 
   private pruneEvery(nowMs: number): void {
@@ -136,7 +150,7 @@ export class AgentLoopGuard {
   }
 }
 
-/** The key of an (author → agent) pair, for the guard and for its warning throttle. */
+/** The key of an (author → agent) pair for a throttle (the loop warning's `OncePer`). */
 export const pairKey = (authorUserId: string, agentId: string): string => `${authorUserId}\u0000${agentId}`
 
 /**
