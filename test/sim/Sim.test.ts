@@ -410,6 +410,18 @@ describe("controls", () => {
       expect(sockets.json.stats).toEqual({ connect_attempts: 1, connections: 1, connected: 1 })
       const logins = yield* call("GET", `${sim.controlBase}/logins/${seeded.json.users.bot.id}`)
       expect(logins.json.count).toBe(1)
+      const status = { name: "status", description: "Report status" }
+      yield* call("PUT", `${guild.endpoint}${Paths.commands}`, {
+        token: login.json.guild_access_tokens[0].token,
+        body: { commands: [status] }
+      })
+      const puts = yield* call("GET", `${sim.controlBase}/guilds/${guild.node_id}/commands`)
+      expect(puts.json).toEqual({ puts: [{ user_id: seeded.json.users.bot.id, commands: [status] }] })
+      const edited = yield* call("POST", `${sim.controlBase}/guilds/${guild.node_id}/channels/${guild.channels.general}/messages/${posted.json.id}/edit`, {
+        body: { content: "over http, no mention" }
+      })
+      expect(edited.json).toMatchObject({ id: posted.json.id, wakeup: false, author_kind: "user" })
+      expect(typeof edited.json.edited_at).toBe("string")
       const bad = yield* call("POST", `${sim.controlBase}/fail`, { body: { scope: "center", route: "nope", status: 500 } })
       expect(bad.status).toBe(400)
       yield* within(Effect.void)
