@@ -56,8 +56,9 @@ export class Coalescer<M extends Coalescible> {
         this.pending.delete(author)
         return [open.messages]
       }
-      // Past its deadline (the timer has not fired yet): it goes first, the message starts anew.
-      // (With `maxMessages` 1 nothing is ever pending, so the new burst may wait.)
+      // Past its deadline (the timer has not fired yet): it goes first, the message starts anew
+      // (at the end of the start order).
+      this.pending.delete(author)
       this.start(message, nowMs)
       return [open.messages]
     }

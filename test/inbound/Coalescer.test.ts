@@ -50,6 +50,15 @@ describe("Coalescer", () => {
     expect(ids(c.due(2000))).toEqual([[b.id]])
   })
 
+  it("a burst restarted after its deadline goes to the end of the start order", () => {
+    const c = new Coalescer<M>(1000, 20)
+    const [a1, b1, a2] = [msg("u_a"), msg("u_b"), msg("u_a")]
+    c.offer(a1, 0)
+    c.offer(b1, 900)
+    expect(ids(c.offer(a2, 1200))).toEqual([[a1.id]])
+    expect(ids(c.flushAll())).toEqual([[b1.id], [a2.id]])
+  })
+
   it("a burst is released at the latest 4 windows after its first message", () => {
     const c = new Coalescer<M>(1000, 100)
     const burst: Array<M> = []
