@@ -23,6 +23,7 @@ import { Continuity } from "./inbound/Continuity.js"
 import { CursorStore } from "./inbound/CursorStore.js"
 import { Dedup } from "./inbound/Dedup.js"
 import { SocketSession } from "./inbound/SocketSession.js"
+import { WakePolicies } from "./inbound/WakePolicies.js"
 import { Supervisor } from "./inbound/Supervisor.js"
 import { Profile, resolveProfileRoot } from "./profile/Profile.js"
 import { ActiveProfile, type LoadedProfile } from "./profile/ProfileSchema.js"
@@ -39,7 +40,7 @@ import { Tools, toolCatalog } from "./tools/Tools.js"
  */
 export const InboundCoreLive = SocketSession.Default.pipe(
   Layer.provideMerge(Layer.mergeAll(ChannelDirectory.Default, Continuity.Default)),
-  Layer.provideMerge(Layer.mergeAll(CatchUp.Default, ChannelQueue.Default, Dedup.Default))
+  Layer.provideMerge(Layer.mergeAll(CatchUp.Default, ChannelQueue.Default, Dedup.Default, WakePolicies.Default))
 )
 
 /** Everything that lives from `initialize` to the stop, for one loaded profile. */

@@ -53,9 +53,14 @@ export const InboundFabric = Schema.Struct({
   reply_to: Schema.optional(Schema.String),
   attachments: Schema.optional(Schema.Array(Attachment)),
   command: Schema.optional(Command),
+  // host-protocol.md v1.1; each is absent when empty (or false).
+  /** Record-only context: messages not delivered since the agent's own last one, oldest first. */
   history: Schema.optional(Schema.Array(Message)),
+  /** The earlier messages of a coalesced burst, oldest first (`message_id` is the newest). */
   coalesced_message_ids: Schema.optional(Schema.Array(Schema.String)),
+  /** From a `message.updated` that made a message not delivered before pass the gate and policy. */
   edited: Schema.optional(Schema.Literal(true)),
+  /** Delivered after newer messages of the same channel (found by a continuity check or re-sync). */
   late: Schema.optional(Schema.Literal(true))
 })
 export const Inbound = Schema.Struct({

@@ -3,6 +3,7 @@
  * the counts the metrics take per batch. Filled synchronously by the decisions (Decide.ts), then
  * handed on with one Effect (ChannelQueue.emit).
  */
+import type { Message } from "../fabric/FabricContract.js"
 import type { ChannelState } from "./ChannelState.js"
 
 export type DropReason =
@@ -35,15 +36,20 @@ export class Batch {
   readonly touched = new Set<ChannelState>()
   /** Channels that got a notification (typing starts there). */
   readonly notified = new Set<ChannelState>()
+  /** Info lines (a refused author, at most once an hour each). */
+  readonly notes: Array<string> = []
   /** Warnings worth a log line, one per kind of problem; `problemCount` counts them all. */
   readonly problems: Array<string> = []
   problemCount = 0
+  /** Waking messages of a catch-up page, coalesced when the page is done (Decide.flushCaughtUp). */
+  readonly caughtUp: Array<Message> = []
   /** Set when deciding stopped at a message of a channel the session does not know. */
   unknownChannel: string | undefined
   /** `[message_id, outcome]` per message, kept only when spans are exported. */
   readonly outcomes: Array<readonly [string, string]> | undefined
 
-  constructor(readonly source: BatchSource, tracing: boolean) {
+  /** `nowMs`: when the batch is decided (coalescing windows, the agent-loop window, throttles). */
+  constructor(readonly source: BatchSource, tracing: boolean, readonly nowMs: number) {
     this.outcomes = tracing ? [] : undefined
   }
 
@@ -66,6 +72,7 @@ export class Batch {
   }
 
   get isEmpty(): boolean {
-    return this.received === 0 && this.lines.length === 0 && this.dropped.size === 0 && this.problemCount === 0
+    return this.received === 0 && this.lines.length === 0 && this.dropped.size === 0 && this.problemCount === 0 &&
+      this.notes.length === 0
   }
 }

@@ -15,7 +15,7 @@
  * not delivered. The session holds live events back while a catch-up runs, so each channel
  * keeps its order; Dedup drops what both paths saw. See docs/guarantees.md.
  */
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { FabricApi, type GuildRef, type HistoryQuery } from "../fabric/FabricApi.js"
 import { type Channel, HISTORY_LIMIT_MAX, type Message, type MessagePage } from "../fabric/FabricContract.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
@@ -23,7 +23,7 @@ import { FiberRegistry } from "../telemetry/FiberRegistry.js"
 import { Batch } from "./Batch.js"
 import type { ChannelState } from "./ChannelState.js"
 import { Cursor } from "./Cursor.js"
-import { decideMessage, type SessionView, skipMessage } from "./Decide.js"
+import { decideMessage, flushCaughtUp, releaseAll, type SessionView, skipMessage } from "./Decide.js"
 
 /** What a catch-up needs of the socket session it runs for. */
 export interface CatchUpSession {
@@ -100,18 +100,25 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
      * lasts and only counting past it. Returns the waking messages the cap left undelivered.
      */
     const decidePage = (session: CatchUpSession, state: ChannelState, channel: Channel, messages: ReadonlyArray<Message>, budget: { left: number }) =>
-      Effect.suspend(() => {
-        const batch = new Batch("catchup", session.tracing)
+      Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
+        const batch = new Batch("catchup", session.tracing, nowMs)
+        // A burst still pending from before the drop is older than anything read now.
+        if (state.coalescer.size > 0) {
+          releaseAll(state, batch)
+          session.view.pending.delete(state)
+        }
         let overCap = 0
         for (const message of messages) {
           if (budget.left > 0) {
-            const before = batch.delivered
+            // Counted in messages delivered (or held for a coalesced burst of this page).
+            const before = batch.delivered + batch.caughtUp.length
             decideMessage(session.view, state, channel, message, batch)
-            budget.left -= batch.delivered - before
+            budget.left -= batch.delivered + batch.caughtUp.length - before
           } else if (skipMessage(session.view, state, channel, message, batch)) {
             overCap += 1
           }
         }
+        flushCaughtUp(state, batch)
         return session.emit(batch).pipe(Effect.as({ delivered: batch.delivered, overCap }))
       })
 

@@ -14,12 +14,14 @@
 import { Effect, FiberRef, type Metric, MetricLabel, Option, type Tracer } from "effect"
 import type { Channel } from "../fabric/FabricContract.js"
 import { HostApi } from "../host/HostApi.js"
+import { ActiveProfile } from "../profile/ProfileSchema.js"
 import { messagesDelivered, messagesDropped, messagesReceived } from "../telemetry/Metrics.js"
 import { Attr, inboundRootOptions, SpanNames } from "../telemetry/Spans.js"
-import type { Batch, DropReason } from "./Batch.js"
+import { Batch, type DropReason } from "./Batch.js"
 import { ChannelState } from "./ChannelState.js"
 import { Cursor } from "./Cursor.js"
 import { CursorStore } from "./CursorStore.js"
+import { releaseAll } from "./Decide.js"
 import type { Recipient } from "./Notification.js"
 
 const stateKey = (agentId: string, guildNodeId: string, channelId: string) => `${agentId}\u0000${guildNodeId}\u0000${channelId}`
@@ -51,9 +53,10 @@ export interface EmitContext {
 }
 
 export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/ChannelQueue", {
-  effect: Effect.gen(function*() {
+  scoped: Effect.gen(function*() {
     const host = yield* HostApi
     const store = yield* CursorStore
+    const { config } = yield* ActiveProfile
     const states = new Map<string, ChannelState>()
 
     /** Every channel the batch moved: its cursor goes to the durable store (saved within a second). */
@@ -85,13 +88,26 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
           })
         )
 
+    // A graceful stop releases every burst still waiting for its author to pause: their cursors
+    // are past them already, so holding them back would lose them.
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        const batch = new Batch("socket", false, 0)
+        for (const state of states.values()) if (state.coalescer.size > 0) releaseAll(state, batch)
+        return batch.lines.length === 0 ? Effect.void : host.inboundLines(batch.lines).pipe(Effect.zipRight(count(batch)))
+      })
+    )
+
     const logProblems = (batch: Batch) =>
-      batch.problemCount === 0
-        ? Effect.void
-        : Effect.logWarning(
-          batch.problems.join(" ") +
-            (batch.problemCount > batch.problems.length ? ` (${batch.problemCount} such problems in this batch)` : "")
-        )
+      Effect.zipRight(
+        Effect.forEach(batch.notes, (note) => Effect.logInfo(note), { discard: true }),
+        batch.problemCount === 0
+          ? Effect.void
+          : Effect.logWarning(
+            batch.problems.join(" ") +
+              (batch.problemCount > batch.problems.length ? ` (${batch.problemCount} such problems in this batch)` : "")
+          )
+      )
 
     return {
       /** The state of one (agent, channel), made with `initial` as its cursor on first use. */
@@ -104,10 +120,13 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
           state = new ChannelState(
             recipient.agentId,
             recipient.guildNodeId,
-            channel.id,
-            stored === undefined ? initial() : Cursor.After({ messageId: stored })
+            channel,
+            stored === undefined ? initial() : Cursor.After({ messageId: stored }),
+            config
           )
           states.set(key, state)
+        } else if (state.channel !== channel) {
+          state.channel = channel
         }
         return state
       },

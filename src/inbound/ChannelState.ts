@@ -1,10 +1,14 @@
 /**
  * Everything the plugin keeps about one (agent, channel), as plain mutable data: the batch core
  * reads and moves it synchronously, per message, without an Effect. Held by the ChannelQueue
- * Layer, so it outlives socket sessions: a reconnect resumes from the same cursor.
+ * Layer, so it outlives socket sessions: a reconnect resumes from the same cursor, history and
+ * pending bursts.
  */
+import type { Channel, Message } from "../fabric/FabricContract.js"
 import type { Binding } from "../profile/ProfileSchema.js"
+import { Coalescer } from "./Coalescer.js"
 import { Cursor } from "./Cursor.js"
+import { HistoryBuffer } from "./History.js"
 
 /**
  * Handled ids a channel tracks between continuity checks before it asks for one early; at twice
@@ -13,7 +17,24 @@ import { Cursor } from "./Cursor.js"
  */
 export const CHECK_EARLY_AT = 10_000
 
+/** The conversation settings a channel's state is made with (config.json v1.1). */
+export interface ConversationSettings {
+  readonly history_limit: number
+  readonly coalesce_ms: number
+  readonly coalesce_max_messages: number
+}
+
 export class ChannelState {
+  /** The channel as last listed (its `x_type` and name). */
+  channel: Channel
+  /** Record-only messages for the next notification (`fabric.history`). */
+  readonly history: HistoryBuffer<Message>
+  /** Waking messages waiting for their burst to end (`coalesce_ms`). */
+  readonly coalescer: Coalescer<Message>
+  /** Arrival number of the last message, so a notification takes only the history before it. */
+  seq = 0
+  /** Arrival numbers of the messages pending in the coalescer. */
+  readonly pendingSeq = new Map<string, number>()
   /** Where catch-up resumes. */
   cursor: Cursor
   /**
@@ -35,11 +56,19 @@ export class ChannelState {
   constructor(
     readonly agentId: string,
     readonly guildNodeId: string,
-    readonly channelId: string,
-    cursor: Cursor
+    channel: Channel,
+    cursor: Cursor,
+    settings: ConversationSettings
   ) {
+    this.channel = channel
+    this.history = new HistoryBuffer(settings.history_limit)
+    this.coalescer = new Coalescer(settings.coalesce_ms, settings.coalesce_max_messages)
     this.cursor = cursor
     this.checkedThrough = cursor._tag === "After" ? cursor.messageId : undefined
+  }
+
+  get channelId(): string {
+    return this.channel.id
   }
 
   /** A message handled in socket (or history) order: the cursor moves to it. */

@@ -7,7 +7,7 @@
  * `fabric.late: true` (host-protocol.md v1.1). At most one history call is in flight per
  * channel: the session's checker runs its channels one after another.
  */
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { type Channel, HISTORY_LIMIT_MAX } from "../fabric/FabricContract.js"
 import { FabricApi } from "../fabric/FabricApi.js"
 import { Batch } from "./Batch.js"
@@ -40,7 +40,7 @@ export class Continuity extends Effect.Service<Continuity>()("plexum-fabric/Cont
           let late = 0
           for (let pages = 0; pages < maxPages; pages++) {
             const page = yield* api.listMessages(session.ref, channel.id, { after, limit: HISTORY_LIMIT_MAX })
-            const batch = new Batch("late", session.tracing)
+            const batch = new Batch("late", session.tracing, yield* Clock.currentTimeMillis)
             let reached = !page.has_more || page.messages.length === 0
             for (const message of page.messages) {
               if (!state.wasHandled(message.id)) decideMessage(session.view, state, channel, message, batch)

@@ -6,39 +6,53 @@ import type { Channel, Message } from "../fabric/FabricContract.js"
 import { Methods, type Inbound, sessionIdOf } from "../host/HostProtocol.js"
 import { notificationLine } from "../host/JsonRpc.js"
 import type { Binding } from "../profile/ProfileSchema.js"
+import type { MergedBurst } from "./Coalescer.js"
 
-/** Who receives: one agent in one guild, and its own Fabric user id there. */
+/** Who receives: one agent in one guild, and its agent's Fabric user id there. */
 export interface Recipient {
   readonly agentId: string
   readonly guildNodeId: string
   readonly userId: string
 }
 
-/** What v1.1 adds to a notification beyond the message itself. */
+/** What v1.1 adds to a notification beyond the message itself (each absent when empty). */
 export interface Extras {
+  /** A coalesced burst: the contents joined, all attachments, the earlier ids (Coalescer.mergeBurst). */
+  readonly merged?: MergedBurst<Message>
+  /** Record-only messages since the agent's own last one, oldest first (`fabric.history`). */
+  readonly history?: ReadonlyArray<Message>
   /** Found after newer messages of the channel were delivered (`fabric.late`). */
   readonly late?: boolean
+  /** An edit made a message that had not been delivered pass the gate (`fabric.edited`). */
+  readonly edited?: boolean
 }
 
-export const toInbound = (binding: Binding, recipient: Recipient, channel: Channel, message: Message, extras: Extras = {}): Inbound => ({
-  channel_name: binding.name,
-  message: message.content,
-  session_id: sessionIdOf(message.channel_id),
-  fabric: {
-    agent_id: recipient.agentId,
-    guild_node_id: recipient.guildNodeId,
-    channel_id: message.channel_id,
-    channel_x_type: channel.x_type,
-    message_id: message.id,
-    author_id: message.author_id,
-    author_name: message.author_name,
-    wakeup: message.wakeup,
-    created_at: message.created_at,
-    ...(message.reply_to ? { reply_to: message.reply_to } : {}),
-    ...(message.attachments && message.attachments.length > 0 ? { attachments: message.attachments } : {}),
-    ...(message.command ? { command: message.command } : {}),
-    ...(extras.late ? { late: true } : {})
+/** The notification for `message` (the newest of a burst when `extras.merged` is given). */
+export const toInbound = (binding: Binding, recipient: Pick<Recipient, "agentId" | "guildNodeId">, channel: Channel, message: Message, extras: Extras = {}): Inbound => {
+  const attachments = extras.merged ? extras.merged.attachments : message.attachments
+  return {
+    channel_name: binding.name,
+    message: extras.merged ? extras.merged.message : message.content,
+    session_id: sessionIdOf(message.channel_id),
+    fabric: {
+      agent_id: recipient.agentId,
+      guild_node_id: recipient.guildNodeId,
+      channel_id: message.channel_id,
+      channel_x_type: channel.x_type,
+      message_id: message.id,
+      author_id: message.author_id,
+      author_name: message.author_name,
+      wakeup: message.wakeup,
+      created_at: message.created_at,
+      ...(message.reply_to ? { reply_to: message.reply_to } : {}),
+      ...(attachments && attachments.length > 0 ? { attachments } : {}),
+      ...(message.command ? { command: message.command } : {}),
+      ...(extras.history && extras.history.length > 0 ? { history: extras.history } : {}),
+      ...(extras.merged?.coalesced_message_ids ? { coalesced_message_ids: extras.merged.coalesced_message_ids } : {}),
+      ...(extras.edited ? { edited: true } : {}),
+      ...(extras.late ? { late: true } : {})
+    }
   }
-})
+}
 
 export const inboundLine = (inbound: Inbound): string => notificationLine(Methods.inbound, inbound)

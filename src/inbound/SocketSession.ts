@@ -9,7 +9,7 @@
  * `channel_sync_interval_seconds` (catching up channels it finds) and runs the continuity checks,
  * so no REST call ever sits between a socket event and its notification.
  */
-import { Chunk, Duration, Effect, type Mailbox, Option, Queue } from "effect"
+import { Chunk, Clock, Duration, Effect, type Mailbox, Option, Queue } from "effect"
 import type { GuildRef } from "../fabric/FabricApi.js"
 import type { Channel } from "../fabric/FabricContract.js"
 import type { SocketClosed, SocketEvent } from "../fabric/GuildSocket.js"
@@ -23,9 +23,10 @@ import { ChannelQueue } from "./ChannelQueue.js"
 import type { ChannelState } from "./ChannelState.js"
 import { Continuity } from "./Continuity.js"
 import { Cursor } from "./Cursor.js"
-import { decideEvents, type SessionView } from "./Decide.js"
+import { decideEvents, nextDue, releaseDue, type SessionView } from "./Decide.js"
 import { Dedup } from "./Dedup.js"
 import type { Recipient } from "./Notification.js"
+import { WakePolicies } from "./WakePolicies.js"
 
 export interface SessionParams {
   readonly ref: GuildRef
@@ -50,6 +51,7 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
     const catchUp = yield* CatchUp
     const continuity = yield* Continuity
     const dedup = yield* Dedup
+    const policies = yield* WakePolicies
     const registry = yield* FiberRegistry
     const syncInterval = Duration.seconds(profile.config.channel_sync_interval_seconds)
 
@@ -125,7 +127,7 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
       Effect.gen(function*() {
         let from = 0
         while (from < events.length) {
-          const batch = new Batch("socket", session.tracing)
+          const batch = new Batch("socket", session.tracing, yield* Clock.currentTimeMillis)
           const stop = decideEvents(session.view, events, from, batch)
           yield* session.emit(batch)
           for (const state of batch.touched) {
@@ -141,7 +143,7 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
             from = stop
             continue
           }
-          const dropped = new Batch("socket", session.tracing)
+          const dropped = new Batch("socket", session.tracing, batch.nowMs)
           dropped.received = 1
           dropped.drop("unknown_channel", "")
           dropped.problem(
@@ -165,10 +167,17 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
         const context = { recipient, sessionLink: tracing ? yield* currentSpanLink : Option.none() }
         const directory = yield* directories.make(ref, (channelId) => queue.forget(ref.agentId, ref.guildNodeId, channelId))
         let initialCursor = params.initialCursor
+        policies.addAgentUser(params.userId)
         const view: SessionView = {
           recipient,
           bindings: profile.bindings,
           memory: dedup.memoryOf(ref.agentId),
+          admission: policies.admissionOf(ref.agentId),
+          loopGuard: policies.loopGuard,
+          refusalInfo: policies.refusalInfo,
+          loopWarning: policies.loopWarning,
+          agentUsers: policies.agentUsers,
+          pending: new Set(),
           channel: directory.get,
           joined: directory.joined,
           left: directory.left,
@@ -187,7 +196,19 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
 
         while (true) {
           // Fails with the SocketClosed that ended the connection, once what it buffered is taken.
-          const [events, done] = yield* params.events.takeAll
+          // While a burst is pending, the wait ends when the first one is due.
+          const due = nextDue(view)
+          const taken = due === undefined
+            ? yield* Effect.map(params.events.takeAll, Option.some)
+            : yield* Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              Effect.timeoutOption(params.events.takeAll, Duration.millis(Math.max(0, due - now))))
+          if (Option.isNone(taken)) {
+            const batch = new Batch("socket", tracing, yield* Clock.currentTimeMillis)
+            releaseDue(view, batch)
+            yield* session.emit(batch)
+            continue
+          }
+          const [events, done] = taken.value
           if (done && Chunk.isEmpty(events)) return yield* Effect.dieMessage("a guild socket's mailbox ended without a close")
           yield* consume(session, directory, requests, Chunk.toReadonlyArray(events))
         }

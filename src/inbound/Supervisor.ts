@@ -17,6 +17,7 @@ import { Sessions } from "../sessions/Sessions.js"
 import { FiberRegistry, type TrackedFiber } from "../telemetry/FiberRegistry.js"
 import { openSockets, reconnects } from "../telemetry/Metrics.js"
 import { SpanNames } from "../telemetry/Spans.js"
+import { CommandSync } from "../commands/CommandSync.js"
 import { Cursor } from "./Cursor.js"
 import { ProcessStart } from "./ProcessStart.js"
 import { SocketSession } from "./SocketSession.js"
@@ -56,6 +57,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
     const sessions = yield* Sessions
     const sockets = yield* GuildSocket
     const socketSession = yield* SocketSession
+    const commandSync = yield* CommandSync
     const host = yield* HostApi
     const registry = yield* FiberRegistry
     const policy = yield* ReconnectPolicy
@@ -82,6 +84,8 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
               : Effect.void)
         const events = yield* sockets.connect(access.endpoint, access.token).pipe(Effect.tapError(renewToken))
         yield* Effect.acquireRelease(Metric.increment(openSockets), () => Metric.incrementBy(openSockets, -1))
+        // Slash commands (v1.1), beside the catch-up rather than before it; owned by this connection.
+        yield* Effect.forkScoped(commandSync.connected(ref))
         const first = yield* Ref.get(firstConnect)
         return yield* socketSession.run({
           ref,
@@ -194,5 +198,5 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
       start
     } as const
   }),
-  dependencies: [GuildSocket.Default]
+  dependencies: [GuildSocket.Default, CommandSync.Default]
 }) {}

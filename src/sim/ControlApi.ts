@@ -6,7 +6,7 @@
  */
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { Effect, Schema } from "effect"
-import { Channel, Message, RouteTemplates } from "../fabric/FabricContract.js"
+import { Channel, Message, RouteTemplates, SlashCommand } from "../fabric/FabricContract.js"
 import type { RouteName } from "../fabric/FabricContract.js"
 import { body, errorResponse, respond } from "./HttpKit.js"
 import type { SimControls } from "./Sim.js"
@@ -61,6 +61,9 @@ export const ControlSchemas = {
     wakeup: Schema.optional(Schema.Boolean)
   }),
   Edit: Schema.Struct({ content: Schema.String }),
+  CommandPuts: Schema.Struct({
+    puts: Schema.Array(Schema.Struct({ user_id: Schema.String, commands: Schema.Array(SlashCommand) }))
+  }),
   Messages: Schema.Struct({ messages: Schema.Array(Message) }),
   Presence: Schema.Struct({ user_id: Schema.String, status: Schema.String }),
   RawEvent: Schema.Struct({ user_id: Schema.String, event: Schema.String, payload: Schema.Unknown }),
@@ -153,6 +156,10 @@ export const makeControlApi = (sim: SimControls) => {
       "/guilds/:guild/channels/:channel/burst",
       control(S.Burst, S.Count, (request, params) =>
         Effect.map(sim.postBurst(p(params, "guild"), p(params, "channel"), request), (count) => ({ count })))
+    ),
+    HttpRouter.get(
+      "/guilds/:guild/commands",
+      control(undefined, S.CommandPuts, (_, params) => Effect.map(sim.commandPuts(p(params, "guild")), (puts) => ({ puts })))
     ),
     HttpRouter.post(
       "/guilds/:guild/channels/:channel/messages/:message/edit",

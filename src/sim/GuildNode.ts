@@ -139,7 +139,7 @@ export const makeGuildNode = (
       }),
       editMessage: Effect.fnUntraced(function*(channelId, messageId, content) {
         const now = yield* Clock.currentTimeMillis
-        const { message, rec } = yield* guild.editMessage(channelId, messageId, content)
+        const { message, rec } = yield* guild.editMessage(channelId, messageId, content, now)
         emitTo(guild.memberList(rec), Events.messageUpdated, message, now)
         return message
       }),

@@ -18,7 +18,7 @@ import * as Jwt from "./Jwt.js"
 import type { SimCore } from "./SimCore.js"
 import { issueGuildToken } from "./SimCore.js"
 import type { SeedResult, SimSeed } from "./SimSeed.js"
-import type { SimFault, SimUser } from "./SimState.js"
+import type { CommandPut, SimFault, SimUser } from "./SimState.js"
 import { fault, GuildState, SimState } from "./SimState.js"
 
 export interface SimOptions {
@@ -94,6 +94,8 @@ export interface SimControls {
   ) => Effect.Effect<number, SimFault>
   readonly editMessage: (guildId: string, channelId: string, messageId: string, content: string) => Effect.Effect<Message, SimFault>
   readonly messages: (guildId: string, channelId: string) => Effect.Effect<ReadonlyArray<Message>, SimFault>
+  /** Every `PUT /api/commands` the guild received, in order (the node keeps each user's last). */
+  readonly commandPuts: (guildId: string) => Effect.Effect<ReadonlyArray<CommandPut>, SimFault>
   readonly setPresence: (guildId: string, userId: string, status: string) => Effect.Effect<void, SimFault>
   readonly emitRaw: (guildId: string, userId: string, event: string, payload: unknown) => Effect.Effect<void, SimFault>
   readonly dropSockets: (guildId: string, userId?: string) => Effect.Effect<number, SimFault>
@@ -196,6 +198,9 @@ const make = (options: SimOptions = {}): Effect.Effect<SimShape, SimListenError,
       ),
       messages: Effect.fn("Sim.messages")((guildId, channelId) =>
         Effect.flatMap(nodeOf(guildId), (node) => Either.map(node.guild.findChannel(channelId), (rec) => rec.messages.slice()))
+      ),
+      commandPuts: Effect.fn("Sim.commandPuts")((guildId) =>
+        Effect.map(nodeOf(guildId), (node) => node.guild.commandPuts.slice())
       ),
       setPresence: Effect.fn("Sim.setPresence")((guildId, userId, status) =>
         onNode(guildId, (node) => node.setPresence(userId, status))

@@ -135,6 +135,12 @@ export interface SlashCommandDef {
   readonly options?: ReadonlyArray<{ readonly name: string; readonly description: string; readonly required?: boolean | undefined }> | undefined
 }
 
+/** One `PUT /api/commands` as the sim received it. */
+export interface CommandPut {
+  readonly user_id: string
+  readonly commands: ReadonlyArray<SlashCommandDef>
+}
+
 export interface MessageQuery {
   readonly after?: string | undefined
   readonly before?: string | undefined
@@ -187,6 +193,10 @@ export class GuildState {
   readonly commandsByUser = new Map<string, ReadonlyArray<SlashCommandDef>>()
   /** command name → registering user; rebuilt on every `putCommands`. */
   private commandIndex = new Map<string, string>()
+  /** Every `PUT /api/commands`, in order, for tests to assert on (command sync). */
+  readonly commandPuts: Array<CommandPut> = []
+  /** Messages posted with `wakeup: true`: an edit keeps that reason to wake. */
+  private readonly explicitWakeups = new Set<string>()
   readonly presence = new Map<string, string>()
   readonly attachments = new Map<string, StoredAttachment>()
 
@@ -362,27 +372,39 @@ export class GuildState {
         author_id: authorId,
         author_name: this.memberInfo(authorId).display_name,
         content: body.content,
-        wakeup: body.wakeup === true || command !== undefined || this.mentionsAgent(rec, body.content),
+        // v1.1: a command alone does not set wakeup; its `owner_id` tells whose it is.
+        wakeup: body.wakeup === true || this.mentionsAgent(rec, body.content),
         created_at: iso(now),
         reply_to: body.reply_to ?? null,
         attachments,
-        command: command ?? null
+        command: command ?? null,
+        author_kind: this.memberInfo(authorId).kind
       }
+      if (body.wakeup === true) this.explicitWakeups.add(id)
       rec.messages.push(message)
       rec.seqs.push(messageSeq(id)!)
       return { rec, message }
     })
   }
 
-  /** Replaces a message's content in place (the control API's way to cause `message.updated`). */
-  editMessage(channelId: string, messageId: string, content: string): Result<{
+  /**
+   * Replaces a message's content in place (the control API's way to cause `message.updated`):
+   * `edited_at` is set and `wakeup` computed again from the new content (a mention added or
+   * removed), keeping a `wakeup: true` the POST asked for.
+   */
+  editMessage(channelId: string, messageId: string, content: string, now: number): Result<{
     readonly rec: ChannelRec
     readonly message: Message
   }> {
     return Either.flatMap(this.findChannel(channelId), (rec) => {
       const index = rec.messages.findIndex((message) => message.id === messageId)
       if (index < 0) return fault(404, "unknown_message", `no message ${messageId} in channel ${channelId}`)
-      const message: Message = { ...rec.messages[index]!, content }
+      const message: Message = {
+        ...rec.messages[index]!,
+        content,
+        wakeup: this.explicitWakeups.has(messageId) || this.mentionsAgent(rec, content),
+        edited_at: iso(now)
+      }
       rec.messages[index] = message
       return Either.right({ rec, message })
     })
@@ -399,11 +421,16 @@ export class GuildState {
   }
 
   /** `/<name> args…` where `<name>` is a command some member registered in this guild. */
-  private matchCommand(content: string): { readonly name: string; readonly args: string } | undefined {
+  /**
+   * `/<name> args…` where `<name>` is a command some member registered in this guild;
+   * `owner_id` is that member (the first to register the name).
+   */
+  private matchCommand(content: string): { readonly name: string; readonly args: string; readonly owner_id: string } | undefined {
     if (this.commandIndex.size === 0 || !content.startsWith("/")) return undefined
     const name = /^\/(\S+)/.exec(content)?.[1]
-    if (name === undefined || !this.commandIndex.has(name)) return undefined
-    return { name, args: content.slice(name.length + 1).trim() }
+    const owner = name === undefined ? undefined : this.commandIndex.get(name)
+    if (name === undefined || owner === undefined) return undefined
+    return { name, args: content.slice(name.length + 1).trim(), owner_id: owner }
   }
 
   private resolveAttachments(ids: ReadonlyArray<string> | undefined): Result<ReadonlyArray<Attachment>> {
@@ -494,6 +521,7 @@ export class GuildState {
   }
 
   putCommands(userId: string, commands: ReadonlyArray<SlashCommandDef>): void {
+    this.commandPuts.push({ user_id: userId, commands })
     this.commandsByUser.set(userId, commands)
     this.commandIndex = new Map()
     for (const [owner, defs] of this.commandsByUser) {

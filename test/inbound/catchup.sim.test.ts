@@ -12,6 +12,7 @@ import { ChannelState } from "../../src/inbound/ChannelState.js"
 import { Cursor } from "../../src/inbound/Cursor.js"
 import type { SessionView } from "../../src/inbound/Decide.js"
 import { IdRing } from "../../src/inbound/IdRing.js"
+import { AgentLoopGuard, OncePer, WakeAdmission } from "../../src/inbound/WakeAdmission.js"
 import { ActiveProfile, defaultConfig, type PluginConfig } from "../../src/profile/ProfileSchema.js"
 import { Sim } from "../../src/sim/Sim.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
@@ -75,13 +76,20 @@ const fixture = (config: Partial<PluginConfig> = {}, postedBeforeStart = 0) =>
           recipient: { agentId, guildNodeId: guild.node_id, userId: agents[AGENTS.indexOf(agentId)]!.id },
           bindings: [{ name: `fabric-${agentId}`, agentId, guildNodeId: guild.node_id, channelId: general.id, file: "channels/x.json" }],
           memory: mine,
+          admission: new WakeAdmission(defaultConfig, agentId),
+          loopGuard: new AgentLoopGuard(),
+          refusalInfo: new OncePer(3_600_000),
+          loopWarning: new OncePer(60_000),
+          agentUsers: new Set(),
+          pending: new Set(),
           channel: (id) => channels.find((c) => c.id === id),
           joined: () => {},
           left: () => {},
           stateOf: (channel) => {
             let state = mine.states.get(channel.id)
             if (state === undefined) {
-              state = new ChannelState(agentId, guild.node_id, channel.id, firstConnect ? Cursor.NewSince({ instantMs: startedAt }) : Cursor.Beginning())
+              const cursor = firstConnect ? Cursor.NewSince({ instantMs: startedAt }) : Cursor.Beginning()
+              state = new ChannelState(agentId, guild.node_id, channel, cursor, defaultConfig)
               mine.states.set(channel.id, state)
             }
             return state

@@ -114,9 +114,9 @@ describe("inbound under chaos", () => {
             id: message.id,
             channelId: channel.id,
             seq: posted.length,
-            wakes: wakes(channel.x_type, message.wakeup)
-              ? members.flatMap((userId) => (agentIdOf.has(userId) && userId !== author ? [agentIdOf.get(userId)!] : []))
-              : []
+            wakes: members.flatMap((userId) =>
+              agentIdOf.has(userId) && userId !== author && wakes(channel.x_type, message, userId) ? [agentIdOf.get(userId)!] : []
+            )
           })
         })
       const openDm = (guildId: string, human: string, agent: string) =>

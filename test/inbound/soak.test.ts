@@ -105,7 +105,7 @@ describe("inbound soak", () => {
             id: message.id,
             channelId: channel.id,
             seq: posted.length,
-            wakes: wakes(channel.x_type, message.wakeup)
+            wakes: wakes(channel.x_type, message, author)
               ? (channel.member_ids ?? []).flatMap((id) => (agentIdOf.has(id) && id !== author ? [agentIdOf.get(id)!] : []))
               : []
           })

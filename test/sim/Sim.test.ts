@@ -158,7 +158,7 @@ describe("guild REST", () => {
 
   it.scopedLive("computes wakeup from a mention or the flag, and recognises a registered command", () =>
     Effect.gen(function*() {
-      const { agent, channel, human, humanToken, token, url } = yield* fixture()
+      const { agent, channel, guild, human, humanToken, sim, token, url } = yield* fixture()
       const post = (content: string, wakeup?: boolean) =>
         Effect.map(
           call("POST", url(Paths.messages(channel.id)), {
@@ -167,7 +167,9 @@ describe("guild REST", () => {
           }),
           (reply) => reply.json
         )
-      expect((yield* post("morning all")).wakeup).toBe(false)
+      const morning = yield* post("morning all")
+      expect(morning.wakeup).toBe(false)
+      expect(morning.author_kind).toBe("user")
       expect((yield* post("hey @Scout, status?")).wakeup).toBe(true)
       expect((yield* post("no mention", true)).wakeup).toBe(true)
       const commands = yield* call("PUT", url(Paths.commands), {
@@ -176,9 +178,33 @@ describe("guild REST", () => {
       })
       expect(commands.status).toBe(204)
       const invoked = yield* post("/deploy api  --fast")
-      expect(invoked.command).toEqual({ name: "deploy", args: "api  --fast" })
-      expect(invoked.wakeup).toBe(true)
+      // v1.1: the command names its owner; it sets wakeup only when the message also addresses agents
+      expect(invoked.command).toEqual({ name: "deploy", args: "api  --fast", owner_id: agent.id })
+      expect(invoked.wakeup).toBe(false)
+      expect((yield* post("/deploy now @Scout")).wakeup).toBe(true)
       expect((yield* post("/unknown thing")).command).toBeNull()
+      expect(agent.kind).toBe("agent")
+      expect(yield* sim.commandPuts(guild.node_id)).toEqual([
+        { user_id: agent.id, commands: [{ name: "deploy", description: "Deploy a service" }] }
+      ])
+    }))
+
+  it.scopedLive("an edit sets edited_at, computes wakeup again and emits message.updated", () =>
+    Effect.gen(function*() {
+      const { agent, channel, guild, human, sim, token } = yield* fixture()
+      const agentSocket = yield* connect(guild.endpoint, Redacted.make(token))
+      const plain = yield* sim.postMessage(guild.node_id, channel.id, { author_id: human.id, content: "can someone look?" })
+      expect(plain.edited_at).toBeUndefined()
+      yield* nextEvent(agentSocket, Events.messageCreated)
+      const mentioned = yield* sim.editMessage(guild.node_id, channel.id, plain.id, "can someone look? @Scout")
+      expect(mentioned).toMatchObject({ id: plain.id, wakeup: true, author_kind: "user" })
+      expect(Number.isNaN(Date.parse(mentioned.edited_at!))).toBe(false)
+      expect(yield* nextEvent(agentSocket, Events.messageUpdated)).toEqual(mentioned)
+      expect((yield* sim.editMessage(guild.node_id, channel.id, plain.id, "never mind")).wakeup).toBe(false)
+      // a wakeup the POST asked for survives an edit
+      const flagged = yield* sim.postMessage(guild.node_id, channel.id, { author_id: human.id, content: "ping", wakeup: true })
+      expect((yield* sim.editMessage(guild.node_id, channel.id, flagged.id, "pong")).wakeup).toBe(true)
+      expect((yield* sim.messages(guild.node_id, channel.id)).find((m) => m.id === plain.id)?.content).toBe("never mind")
       expect(agent.kind).toBe("agent")
     }))
 
@@ -273,6 +299,7 @@ describe("guild REST", () => {
       expect(yield* nextEvent(agentSocket, Events.presenceUpdated)).toEqual({ user_id: human.id, status: "idle" })
       const edited = yield* sim.editMessage(guild.node_id, channel.id, posted.json.id, "pong")
       expect(yield* nextEvent(agentSocket, Events.messageUpdated)).toEqual(edited)
+      expect(posted.json.author_kind).toBe("agent")
       yield* call("POST", url(Paths.leaveChannel(channel.id)), { token })
       expect(yield* nextEvent(agentSocket, Events.channelLeft)).toEqual({ channel_id: channel.id })
     }))
@@ -383,6 +410,18 @@ describe("controls", () => {
       expect(sockets.json.stats).toEqual({ connect_attempts: 1, connections: 1, connected: 1 })
       const logins = yield* call("GET", `${sim.controlBase}/logins/${seeded.json.users.bot.id}`)
       expect(logins.json.count).toBe(1)
+      const status = { name: "status", description: "Report status" }
+      yield* call("PUT", `${guild.endpoint}${Paths.commands}`, {
+        token: login.json.guild_access_tokens[0].token,
+        body: { commands: [status] }
+      })
+      const puts = yield* call("GET", `${sim.controlBase}/guilds/${guild.node_id}/commands`)
+      expect(puts.json).toEqual({ puts: [{ user_id: seeded.json.users.bot.id, commands: [status] }] })
+      const edited = yield* call("POST", `${sim.controlBase}/guilds/${guild.node_id}/channels/${guild.channels.general}/messages/${posted.json.id}/edit`, {
+        body: { content: "over http, no mention" }
+      })
+      expect(edited.json).toMatchObject({ id: posted.json.id, wakeup: false, author_kind: "user" })
+      expect(typeof edited.json.edited_at).toBe("string")
       const bad = yield* call("POST", `${sim.controlBase}/fail`, { body: { scope: "center", route: "nope", status: 500 } })
       expect(bad.status).toBe(400)
       yield* within(Effect.void)
