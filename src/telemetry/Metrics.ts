@@ -40,7 +40,7 @@ export const channelWorkers = Metric.gauge("plexum_fabric.queue.workers", {
 export const openSockets = Metric.gauge("plexum_fabric.socket.open", {
   description: "Guild sockets currently connected"
 })
-/** Tag with `kind`: socket_session | channel_worker | resync | catchup. */
+/** Tag with `kind`: socket_session | channel_worker | resync | catchup | typing. */
 export const activeFibers = Metric.gauge("plexum_fabric.fibers.active", {
   description: "Supervised fibers alive, by kind"
 })

@@ -105,7 +105,7 @@ describe("debugFibersResult", () => {
     ] as const
     const result = debugFibersResult(fibers)
     expect(result.fibers).toEqual(fibers)
-    expect(result.counts).toEqual({ socket_session: 2, channel_worker: 1, resync: 0, catchup: 0 })
+    expect(result.counts).toEqual({ socket_session: 2, channel_worker: 1, resync: 0, catchup: 0, typing: 0 })
     expect(JSON.parse(JSON.stringify(result))).toEqual(result)
   })
 })
