@@ -19,6 +19,8 @@ import { HostServer } from "./host/HostServer.js"
 import { CatchUp } from "./inbound/CatchUp.js"
 import { LastSeen } from "./inbound/LastSeen.js"
 import { Supervisor } from "./inbound/Supervisor.js"
+import { PresenceSync } from "./presence/PresenceSync.js"
+import { Typing } from "./presence/Typing.js"
 import { Profile, resolveProfileRoot } from "./profile/Profile.js"
 import { ActiveProfile, type LoadedProfile } from "./profile/ProfileSchema.js"
 import { Sessions } from "./sessions/Sessions.js"
@@ -30,6 +32,7 @@ import { Tools, toolCatalog } from "./tools/Tools.js"
 /** Everything that lives from `initialize` to the stop, for one loaded profile. */
 const ActiveLive = Layer.mergeAll(Tools.Default, Supervisor.Default).pipe(
   Layer.provide(CatchUp.Default),
+  Layer.provideMerge(Layer.mergeAll(Typing.Default, PresenceSync.Default)),
   Layer.provideMerge(FabricApi.Default),
   Layer.provideMerge(Sessions.Default),
   Layer.provideMerge(CenterApi.Default)

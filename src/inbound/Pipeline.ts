@@ -8,6 +8,7 @@ import { Clock, Effect, Exit, Metric, type Tracer } from "effect"
 import type { Channel, Message } from "../fabric/FabricContract.js"
 import { HostApi } from "../host/HostApi.js"
 import { type Inbound, sessionIdOf } from "../host/HostProtocol.js"
+import { Typing } from "../presence/Typing.js"
 import { ActiveProfile, type Binding } from "../profile/ProfileSchema.js"
 import { routeInbound } from "../profile/Routing.js"
 import { messagesDelivered, messagesDropped, messagesReceived } from "../telemetry/Metrics.js"
@@ -59,6 +60,7 @@ export class Pipeline extends Effect.Service<Pipeline>()("plexum-fabric/Pipeline
     const host = yield* HostApi
     const dedup = yield* Dedup
     const queue = yield* ChannelQueue
+    const typing = yield* Typing
 
     const decide = Effect.fnUntraced(function*(recipient: Recipient, message: Message, channel: Channel) {
       if (isOwnMessage(message.author_id, recipient.userId)) return { _tag: "Drop", reason: "self" } satisfies Verdict
@@ -80,6 +82,7 @@ export class Pipeline extends Effect.Service<Pipeline>()("plexum-fabric/Pipeline
     /** Runs on the channel's worker; ends the message's span with how it went. */
     const notify = (payload: Inbound, span: Tracer.Span) =>
       host.inbound(payload).pipe(
+        Effect.zipRight(typing.notified(payload.fabric.agent_id, payload.fabric.guild_node_id, payload.fabric.channel_id)),
         Effect.zipRight(Metric.increment(messagesDelivered)),
         Effect.withSpan(SpanNames.inboundNotify, { captureStackTrace: false }),
         Effect.withParentSpan(span),

@@ -11,6 +11,7 @@
 import { Clock, Duration, Effect, Either, FiberMap, Metric, Option, Ref, Stream } from "effect"
 import type { GuildRef } from "../fabric/FabricApi.js"
 import type { Channel, Message } from "../fabric/FabricContract.js"
+import { PresenceSync } from "../presence/PresenceSync.js"
 import { ActiveProfile, enabledIdentity, type LoadedProfile } from "../profile/ProfileSchema.js"
 import { Sessions } from "../sessions/Sessions.js"
 import { openSockets, reconnects } from "../telemetry/Metrics.js"
@@ -59,6 +60,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
     const pipeline = yield* Pipeline
     const catchUp = yield* CatchUp
     const registry = yield* FiberRegistry
+    const presence = yield* PresenceSync
     const policy = yield* ReconnectPolicy
     const fibers = yield* FiberMap.make<string>()
 
@@ -127,6 +129,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
               : Effect.void)
         const events = yield* sockets.connect(access.endpoint, access.token).pipe(Effect.tapError(renewToken))
         yield* Ref.set(upSince, Option.some(yield* Clock.currentTimeMillis))
+        yield* presence.connected(ref)
         yield* Effect.acquireRelease(Metric.increment(openSockets), () => Metric.incrementBy(openSockets, -1))
 
         const recipient: Recipient = { agentId: ref.agentId, guildNodeId: ref.guildNodeId, userId: access.userId }

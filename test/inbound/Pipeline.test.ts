@@ -7,6 +7,7 @@ import { Effect, Layer } from "effect"
 import type { Channel, Message } from "../../src/fabric/FabricContract.js"
 import { Pipeline, type Recipient, toInbound } from "../../src/inbound/Pipeline.js"
 import { recordingHost, recordingRegistry, testProfile } from "./fakes.js"
+import { presenceOff } from "../presence/support.js"
 
 const recipient: Recipient = { agentId: "a1", guildNodeId: "g_1", userId: "u_agent" }
 const group: Channel = { id: "c_team", name: "team", x_type: "group" }
@@ -33,7 +34,7 @@ const setup = Effect.gen(function*() {
   const host = yield* recordingHost
   const layer = Pipeline.Default.pipe(
     Layer.provideMerge(host.layer),
-    Layer.provide([recordingRegistry().layer, testProfile({ agents: ["a1", "a2"], bindings })])
+    Layer.provide([presenceOff, recordingRegistry().layer, testProfile({ agents: ["a1", "a2"], bindings })])
   )
   return { host, layer }
 })

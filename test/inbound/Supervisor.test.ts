@@ -18,6 +18,7 @@ import { Sessions } from "../../src/sessions/Sessions.js"
 import { Sim, type SimAgent, type SimGuild } from "../../src/sim/Sim.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { recordingHost } from "./fakes.js"
+import { presenceOff } from "../presence/support.js"
 
 // ---------------------------------------------------------------------------------------------
 // The world: one guild (optionally two), agents Ada and Bob, a human, a group channel "team".
@@ -74,6 +75,7 @@ const startPlugin = (world: World, options: WorldOptions = {}) =>
     const host = yield* recordingHost
     const layer = Supervisor.Default.pipe(
       Layer.provideMerge(CatchUp.Default),
+      Layer.provideMerge(presenceOff),
       Layer.provideMerge(LastSeen.Default),
       Layer.provideMerge(FabricApi.Default),
       Layer.provideMerge(Sessions.Default),

@@ -22,6 +22,7 @@ import { Sim } from "../../src/sim/Sim.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { fabricLayer } from "./catchupSimLayers.js"
 import { recordingHost } from "./fakes.js"
+import { presenceOff } from "../presence/support.js"
 
 const SEED = 0x5eed_2025
 const POSTS = 300
@@ -115,7 +116,7 @@ describe("inbound under chaos", () => {
         Layer.provideMerge(fabricLayer()),
         Layer.provideMerge(profile)
       )
-      const inbound = Supervisor.Default.pipe(Layer.provide(CatchUp.Default), Layer.provideMerge(base))
+      const inbound = Supervisor.Default.pipe(Layer.provide(CatchUp.Default), Layer.provide(presenceOff), Layer.provideMerge(base))
       const quietLogger = Logger.replace(
         Logger.defaultLogger,
         Logger.make(({ logLevel, message }) => {

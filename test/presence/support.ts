@@ -4,6 +4,8 @@
  */
 import { Clock, Effect, Layer, Logger, Redacted } from "effect"
 import { FabricApi, type FabricCallError, type GuildRef } from "../../src/fabric/FabricApi.js"
+import { PresenceSync } from "../../src/presence/PresenceSync.js"
+import { Typing } from "../../src/presence/Typing.js"
 import { ActiveProfile, defaultConfig, type PluginConfig } from "../../src/profile/ProfileSchema.js"
 
 export interface Recorded {
@@ -47,3 +49,9 @@ export const captureLogs = () => {
   })
   return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
 }
+
+/** For tests of the inbound side that are not about presence or typing: both do nothing. */
+export const presenceOff = Layer.mergeAll(
+  Layer.succeed(Typing, Typing.make({ notified: () => Effect.void, posted: () => Effect.void })),
+  Layer.succeed(PresenceSync, PresenceSync.make({ connected: () => Effect.void }))
+)
