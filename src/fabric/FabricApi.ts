@@ -283,10 +283,15 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
     })
 
     /**
-     * The bytes of an attachment, reading at most `maxBytes` (never more than 25 MiB). The
-     * token goes only to the guild's own endpoint: a URL elsewhere fails before any request.
+     * The bytes of an attachment, reading at most `capFor(content type)` (never more than
+     * 25 MiB). The token goes only to the guild's own endpoint: a URL elsewhere fails before
+     * any request is made to it.
      */
-    const downloadAttachment = Effect.fn("FabricApi.downloadAttachment")(function*(g: GuildRef, url: string, maxBytes: number) {
+    const downloadAttachment = Effect.fn("FabricApi.downloadAttachment")(function*(
+      g: GuildRef,
+      url: string,
+      capFor: (contentType: string | undefined) => number
+    ) {
       yield* annotate(g)
       return yield* withAccess(g, (access) => {
         const target = onEndpoint(url, access.endpoint)
@@ -303,7 +308,7 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
           path: `${target.pathname}${target.search}`,
           target: `guild ${access.guildNodeId}`,
           token: access.token
-        }, Math.min(maxBytes, C.ATTACHMENT_MAX_BYTES)).pipe(Effect.provideService(RequestPolicy, policy))
+        }, (contentType) => Math.min(capFor(contentType), C.ATTACHMENT_MAX_BYTES)).pipe(Effect.provideService(RequestPolicy, policy))
       })
     })
 

@@ -332,28 +332,34 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
     const request = <A, I>(request: FabricRequest<A, I>): Effect.Effect<A, FabricError> => exchange(request, readJson(request))
 
     /**
-     * Fetches raw bytes (an attachment), reading at most `maxBytes`: past that the body is left
-     * unread and `complete` is false, so a huge file costs no more than the cap.
+     * Fetches raw bytes (an attachment), reading at most `capFor(content type)` of them: past
+     * that the body is left unread and `complete` is false, so a huge file costs no more than
+     * the cap, and a cap of 0 reads nothing.
      */
-    const download = (request: RequestTarget, maxBytes: number): Effect.Effect<Download, FabricError> =>
-      exchange(request, (response) =>
-        Stream.runFoldWhile(
+    const download = (request: RequestTarget, capFor: (contentType: string | undefined) => number): Effect.Effect<Download, FabricError> =>
+      exchange(request, (response) => {
+        const contentType = response.headers["content-type"]
+        const declared = Number(response.headers["content-length"])
+        const contentLength = response.headers["content-length"] !== undefined && Number.isFinite(declared) ? declared : undefined
+        const cap = capFor(contentType)
+        if (cap <= 0) {
+          return Effect.succeed<Download>({ bytes: new Uint8Array(0), complete: contentLength === 0, contentType, contentLength })
+        }
+        return Stream.runFoldWhile(
           response.stream,
           { parts: [] as Array<Uint8Array>, size: 0 },
-          (read) => read.size <= maxBytes,
+          (read) => read.size <= cap,
           (read, part) => {
             read.parts.push(part)
             return { parts: read.parts, size: read.size + part.byteLength }
           }
-        ).pipe(Effect.map((read): Download => {
-          const length = Number(response.headers["content-length"])
-          return {
-            bytes: concat(read.parts, Math.min(read.size, maxBytes)),
-            complete: read.size <= maxBytes,
-            contentType: response.headers["content-type"],
-            contentLength: Number.isFinite(length) ? length : undefined
-          }
+        ).pipe(Effect.map((read): Download => ({
+          bytes: concat(read.parts, Math.min(read.size, cap)),
+          complete: read.size <= cap,
+          contentType,
+          contentLength
         })))
+      })
 
     return { request, download } as const
   })

@@ -8,6 +8,7 @@ import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import { Channel, Message, RouteTemplates } from "../fabric/FabricContract.js"
 import type { RouteName } from "../fabric/FabricContract.js"
+import { RecordedCall } from "./CallLog.js"
 import { body, errorResponse, respond } from "./HttpKit.js"
 import type { SimControls } from "./Sim.js"
 import { SeedResult, SimSeed } from "./SimSeed.js"
@@ -63,6 +64,8 @@ export const ControlSchemas = {
   Edit: Schema.Struct({ content: Schema.String }),
   Messages: Schema.Struct({ messages: Schema.Array(Message) }),
   Presence: Schema.Struct({ user_id: Schema.String, status: Schema.String }),
+  Calls: Schema.Struct({ calls: Schema.Array(RecordedCall) }),
+  TypingSupport: Schema.Struct({ supported: Schema.Boolean }),
   RawEvent: Schema.Struct({ user_id: Schema.String, event: Schema.String, payload: Schema.Unknown }),
   Drop: Schema.Struct({ user_id: Schema.optional(Schema.String) }),
   Count: Schema.Struct({ count: Schema.Number }),
@@ -163,6 +166,14 @@ export const makeControlApi = (sim: SimControls) => {
       "/guilds/:guild/presence",
       control(S.Presence, undefined, (request, params) =>
         sim.setPresence(p(params, "guild"), request.user_id, request.status))
+    ),
+    HttpRouter.get(
+      "/guilds/:guild/calls",
+      control(undefined, S.Calls, (_, params) => Effect.map(sim.calls(p(params, "guild")), (calls) => ({ calls })))
+    ),
+    HttpRouter.put(
+      "/guilds/:guild/typing-support",
+      control(S.TypingSupport, undefined, (request, params) => sim.setTypingSupported(p(params, "guild"), request.supported))
     ),
     HttpRouter.post(
       "/guilds/:guild/emit",
