@@ -61,6 +61,23 @@ describe("send, chunked", () => {
     }).pipe(Effect.provide(toolsLayer(fake.layer)))
   })
 
+  it.effect("send_file: a long caption continues in further messages; the file goes with the first", () => {
+    let n = 0
+    const upload = fakeFabric({
+      listChannels: () => Effect.succeed([channel("c_general", "general")]),
+      uploadAttachment: (_g, name, mime, bytes) =>
+        Effect.succeed({ id: "a_1", name, mime, size: bytes.byteLength, url: "http://127.0.0.1:1/api/attachments/a_1" }),
+      postMessage: (_g, channelId, body) => Effect.succeed(message(`m_${++n}`, channelId, body.content))
+    })
+    return Effect.gen(function*() {
+      const caption = "x".repeat(3000) + "\n" + "y".repeat(3000)
+      const text = okOf(yield* call("send_file", { channel_name: "general", data_base64: "aGk=", file_name: "hi.txt", message: caption }))
+      expect(text).toMatch(/^sent 2 messages .* with hi\.txt \(2 bytes, a_1\)/)
+      const sent = bodies(upload)
+      expect(sent.map((b) => [b.content, b.attachment_ids])).toEqual([["x".repeat(3000), ["a_1"]], ["y".repeat(3000), undefined]])
+    }).pipe(Effect.provide(toolsLayer(upload.layer)))
+  })
+
   it.effect("a post stops the agent's typing loop in that channel", () => {
     const fake = posting()
     return Effect.gen(function*() {
