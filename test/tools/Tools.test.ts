@@ -17,6 +17,7 @@ describe("toolCatalog", () => {
     expect(names).toEqual([
       "send",
       "send_file",
+      "read_attachment",
       "list_channels",
       "get_channel",
       "create_channel",
