@@ -25,6 +25,8 @@ import { Dedup } from "./inbound/Dedup.js"
 import { SocketSession } from "./inbound/SocketSession.js"
 import { WakePolicies } from "./inbound/WakePolicies.js"
 import { Supervisor } from "./inbound/Supervisor.js"
+import { PresenceSync } from "./presence/PresenceSync.js"
+import { Typing } from "./presence/Typing.js"
 import { Profile, resolveProfileRoot } from "./profile/Profile.js"
 import { ActiveProfile, type LoadedProfile } from "./profile/ProfileSchema.js"
 import { Sessions } from "./sessions/Sessions.js"
@@ -47,6 +49,7 @@ export const InboundCoreLive = SocketSession.Default.pipe(
 const ActiveLive = Layer.mergeAll(Tools.Default, Supervisor.Default).pipe(
   Layer.provide(InboundCoreLive),
   Layer.provide(CursorStore.Default.pipe(Layer.provide(NodeContext.layer))),
+  Layer.provideMerge(Layer.mergeAll(Typing.Default, PresenceSync.Default)),
   Layer.provideMerge(FabricApi.Default),
   Layer.provideMerge(Sessions.Default),
   Layer.provideMerge(CenterApi.Default)

@@ -137,7 +137,8 @@ const exchange = (
     const hop = yield* withStderr(agent.awaitHop(posted.id, HOP_TIMEOUT))
     if (hop.failed) return yield* new DemoError({ message: `the echo agent's send failed: ${hop.result}` })
     const seen = yield* withStderr(watch.awaitMessage(isEchoOf(world, room, posted), `the echo of ${posted.id}`, HOP_TIMEOUT))
-    yield* Console.log(renderExchange(room.label, "Echo", { postedAt, hop, reply: seen.message, replySeenAt: seen.at }))
+    const typing = yield* watch.sawTyping(world.echoUserId, room.channelId, HOP_TIMEOUT)
+    yield* Console.log(renderExchange(room.label, "Echo", { postedAt, hop, reply: seen.message, replySeenAt: seen.at, typing }))
     return posted
   })
 
@@ -155,7 +156,9 @@ const verifyInFabric = (world: World, sent: ReadonlyArray<{ readonly room: Room;
 
 const scripted: ReadonlyArray<{ readonly room: "dm" | "general"; readonly content: string; readonly wakeup: boolean }> = [
   { room: "dm", content: "hi Echo, are you there?", wakeup: false },
-  { room: "general", content: "@Echo please repeat after me: the build is green", wakeup: true }
+  { room: "general", content: "@Echo please repeat after me: the build is green", wakeup: true },
+  // An answer over Fabric's 4000 characters: `send` posts it in parts.
+  { room: "general", content: "@Echo write a long report on the build", wakeup: true }
 ]
 
 /** `#general <text>` goes to the group channel with a wake-up; anything else to the DM. */
@@ -186,7 +189,10 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, DemoError, Pr
       )
     )
     const host = yield* progress.step("starting the plugin under the demo host (initialize)", startPlugin(options.binDir, root))
-    const agent = yield* runEchoAgent(host)
+    // The agent answers once alice sees it typing, so the transcript shows the indicator.
+    const agent = yield* runEchoAgent(host, {
+      beforeAnswer: (inbound) => watch.sawTyping(world.echoUserId, inbound.fabric.channel_id, HOP_TIMEOUT)
+    })
     yield* progress.step("waiting for the plugin's socket to the guild", awaitAgentSocket(world, host))
 
     yield* Console.log(

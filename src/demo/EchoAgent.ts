@@ -24,6 +24,16 @@ export interface EchoHop {
 
 export const echoText = (message: string) => `echo: ${message}`
 
+/**
+ * What the agent answers: the echo; asked for something "long", a report of three paragraphs
+ * of about 3000 characters, more than one Fabric message holds, so `send` posts it in parts.
+ */
+export const answerText = (message: string) => {
+  if (!/\blong\b/i.test(message)) return echoText(message)
+  const paragraph = (n: number) => `${n}. ${`${echoText(message)}. `.repeat(Math.ceil(3000 / (message.length + 8)))}`.trim()
+  return [1, 2, 3].map(paragraph).join("\n\n")
+}
+
 const toolText = (result: unknown): { readonly text: string; readonly failed: boolean } => {
   const r = result as { readonly content?: ReadonlyArray<{ readonly text?: string }>; readonly isError?: boolean } | undefined
   return { text: r?.content?.map((c) => c.text ?? "").join(" ") ?? "", failed: r?.isError === true }
@@ -33,10 +43,14 @@ const toolText = (result: unknown): { readonly text: string; readonly failed: bo
  * Runs until its scope closes. Hops are keyed by the Fabric message id that woke the agent
  * (every id, when the plugin coalesced several messages into one notification).
  */
-export const runEchoAgent = (host: PluginHost) =>
+export const runEchoAgent = (host: PluginHost, options: {
+  /** The agent's "work" before it answers (the demo: until alice sees it typing). */
+  readonly beforeAnswer?: (inbound: TimedInbound["inbound"]) => Effect.Effect<unknown>
+} = {}) =>
   Effect.gen(function*() {
     const hops = yield* SubscriptionRef.make<ReadonlyMap<string, EchoHop>>(new Map())
     const answer = Effect.fnUntraced(function*({ inbound, receivedAt }: TimedInbound) {
+      if (options.beforeAnswer !== undefined) yield* options.beforeAnswer(inbound)
       const sendAt = yield* nowMs
       const result = yield* host.request(Methods.toolsCall, {
         name: "send",
@@ -44,7 +58,7 @@ export const runEchoAgent = (host: PluginHost) =>
           channel_name: inbound.channel_name,
           session_id: inbound.session_id,
           reply_to: inbound.fabric.message_id,
-          message: echoText(inbound.message)
+          message: answerText(inbound.message)
         }
       }).pipe(
         Effect.map(toolText),

@@ -15,19 +15,31 @@ export interface Seen {
 }
 
 const decodeMessage = Schema.decodeUnknownOption(Message)
+const decodeTyping = Schema.decodeUnknownOption(Schema.Struct({ user_id: Schema.String, channel_id: Schema.String }))
 
 export const watchFabric = (endpoint: string, token: Redacted.Redacted<string>) =>
   Effect.gen(function*() {
     const sockets = yield* GuildSocket
     const seen = yield* SubscriptionRef.make<ReadonlyArray<Seen>>([])
+    /** `typing.started` events: "user channel" keys. */
+    const typing = yield* SubscriptionRef.make<ReadonlySet<string>>(new Set())
     const events = yield* sockets.connect(endpoint, token).pipe(
       Effect.mapError((e) => new DemoError({ message: `alice cannot connect to the guild: ${e.message}` }))
     )
+    // One consumer: the socket's events are a single stream.
     yield* Mailbox.toStream(events).pipe(
-      Stream.filter((event) => event.name === Events.messageCreated),
-      Stream.filterMap((event) => decodeMessage(event.payload)),
-      Stream.runForEach((message) =>
-        Effect.flatMap(nowMs, (at) => SubscriptionRef.update(seen, (all) => [...all, { message, at }]))
+      Stream.runForEach((event) =>
+        event.name === Events.messageCreated
+          ? Option.match(decodeMessage(event.payload), {
+            onNone: () => Effect.void,
+            onSome: (message) => Effect.flatMap(nowMs, (at) => SubscriptionRef.update(seen, (all) => [...all, { message, at }]))
+          })
+          : event.name === Events.typingStarted
+          ? Option.match(decodeTyping(event.payload), {
+            onNone: () => Effect.void,
+            onSome: (t) => SubscriptionRef.update(typing, (all) => new Set([...all, `${t.user_id} ${t.channel_id}`]))
+          })
+          : Effect.void
       ),
       Effect.ignore,
       Effect.forkScoped
@@ -45,5 +57,14 @@ export const watchFabric = (endpoint: string, token: Redacted.Redacted<string>) 
           onTimeout: () => new DemoError({ message: `${what} did not appear in Fabric within ${Duration.format(timeout)}` })
         })
       )
-    return { awaitMessage } as const
+    /** True once alice was shown `userId` typing in `channelId` (waits up to `timeout`). */
+    const sawTyping = (userId: string, channelId: string, timeout: Duration.DurationInput) =>
+      typing.changes.pipe(
+        Stream.filter((all) => all.has(`${userId} ${channelId}`)),
+        Stream.runHead,
+        Effect.map(Option.isSome),
+        Effect.timeout(timeout),
+        Effect.orElseSucceed(() => false)
+      )
+    return { awaitMessage, sawTyping } as const
   })

@@ -86,6 +86,20 @@ const unauthorizedTwice = (ref: GuildRef) => (error: FabricError) =>
     )
     : error
 
+/**
+ * `url` parsed, when it is on `endpoint` (same scheme, host and port; `localhost` is not
+ * `127.0.0.1`); else undefined. What decides where a guild token may be sent.
+ */
+export const onEndpoint = (url: string, endpoint: string): URL | undefined => {
+  try {
+    const target = new URL(url)
+    const own = new URL(endpoint)
+    return target.protocol === own.protocol && target.host === own.host ? target : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/FabricApi", {
   effect: Effect.gen(function*() {
     const profile = yield* ActiveProfile
@@ -99,22 +113,26 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
       )
 
     /**
-     * One guild call. A 401 means the token expired or was revoked: drop exactly the login that
-     * issued it (other callers may already hold a newer one) and try once more.
+     * One guild exchange. A 401 means the token expired or was revoked: drop exactly the login
+     * that issued it (other callers may already hold a newer one) and try once more.
      */
-    const call = <A, I>(ref: GuildRef, request: (access: GuildAccess) => GuildRequest<A, I>): Effect.Effect<A, FabricCallError> =>
+    const withAccess = <A>(ref: GuildRef, exchange: (access: GuildAccess) => Effect.Effect<A, FabricError>): Effect.Effect<A, FabricCallError> =>
       Effect.gen(function*() {
         const access = yield* sessions.guild(ref.agentId, ref.guildNodeId)
-        return yield* send(access, request(access)).pipe(
+        return yield* exchange(access).pipe(
           Effect.catchIf((error) => error.reason === "unauthorized", () =>
             Effect.gen(function*() {
               yield* Effect.logDebug(`guild ${ref.guildNodeId} refused the token of agent ${ref.agentId}; logging in again`)
               yield* sessions.invalidate(ref.agentId, access.generation)
               const fresh = yield* sessions.guild(ref.agentId, ref.guildNodeId)
-              return yield* send(fresh, request(fresh)).pipe(Effect.mapError(unauthorizedTwice(ref)))
+              return yield* exchange(fresh).pipe(Effect.mapError(unauthorizedTwice(ref)))
             }))
         )
       })
+
+    /** One guild call with a JSON answer. */
+    const call = <A, I>(ref: GuildRef, request: (access: GuildAccess) => GuildRequest<A, I>): Effect.Effect<A, FabricCallError> =>
+      withAccess(ref, (access) => send(access, request(access)))
 
     const annotate = (ref: GuildRef, channelId?: string) =>
       Effect.annotateCurrentSpan(
@@ -258,7 +276,45 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
       return yield* call(g, () => ({ route: "uploadAttachment", path: C.Paths.attachments, formData, response: C.Attachment }))
     })
 
+    /** v1.1. A v1 node answers 404 `not_found` (ROUTE_NOT_FOUND_CODE): the caller stops asking it. */
+    const startTyping = Effect.fn("FabricApi.startTyping")(function*(g: GuildRef, channelId: string) {
+      yield* annotate(g, channelId)
+      return yield* call(g, () => ({ route: "startTyping", path: C.Paths.typing(channelId), response: Schema.Void }))
+    })
+
+    /**
+     * The bytes of an attachment, reading at most `capFor(content type)` (never more than
+     * 25 MiB). The token goes only to the guild's own endpoint: a URL elsewhere fails before
+     * any request is made to it.
+     */
+    const downloadAttachment = Effect.fn("FabricApi.downloadAttachment")(function*(
+      g: GuildRef,
+      url: string,
+      capFor: (contentType: string | undefined) => number
+    ) {
+      yield* annotate(g)
+      return yield* withAccess(g, (access) => {
+        const target = onEndpoint(url, access.endpoint)
+        if (target === undefined) {
+          return Effect.fail(rejected(
+            "downloadAttachment",
+            "foreign_url",
+            `${url} is not on the endpoint of guild ${g.guildNodeId}; only its own attachment URLs are downloaded`
+          ))
+        }
+        return http.download({
+          route: "downloadAttachment",
+          base: target.origin,
+          path: `${target.pathname}${target.search}`,
+          target: `guild ${access.guildNodeId}`,
+          token: access.token
+        }, (contentType) => Math.min(capFor(contentType), C.ATTACHMENT_MAX_BYTES)).pipe(Effect.provideService(RequestPolicy, policy))
+      })
+    })
+
     return {
+      startTyping,
+      downloadAttachment,
       listChannels,
       getChannel,
       createChannel,

@@ -9,8 +9,8 @@
  * (the register command logs in before any profile is loaded).
  */
 import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
-import type { HttpClientResponse } from "@effect/platform"
-import { Context, Data, Duration, Effect, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
+import type { HttpClientError, HttpClientResponse } from "@effect/platform"
+import { Context, Data, Duration, Effect, Metric, Option, ParseResult, Ref, Schedule, Schema, Stream } from "effect"
 import type { Redacted } from "effect"
 import { defaultConfig, type PluginConfig } from "../profile/ProfileSchema.js"
 import { restCalls } from "../telemetry/Metrics.js"
@@ -78,6 +78,27 @@ export const parseRetryAfter = (value: string | undefined): Option.Option<Durati
 
 // ---------------------------------------------------------------------------------------------
 // Requests
+
+/** Bytes read from a download, at most the cap asked for. */
+export interface Download {
+  readonly bytes: Uint8Array
+  /** False when the body was longer than the cap: `bytes` holds only its start. */
+  readonly complete: boolean
+  readonly contentType: string | undefined
+  readonly contentLength: number | undefined
+}
+
+const concat = (parts: ReadonlyArray<Uint8Array>, size: number) => {
+  const bytes = new Uint8Array(size)
+  let offset = 0
+  for (const part of parts) {
+    if (offset >= size) break
+    const take = part.subarray(0, size - offset)
+    bytes.set(take, offset)
+    offset += take.byteLength
+  }
+  return bytes
+}
 
 export interface FabricRequest<A, I> extends RequestTarget {
   /** The 2xx body; `Schema.Void` for 204. */
@@ -210,9 +231,9 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
         : Effect.succeed(request.json === undefined ? HttpBody.empty : HttpBody.unsafeJson(request.json))
 
     const build = (request: RequestTarget, body: HttpBody.HttpBody) => {
-      let built = HttpClientRequest.make(methodOf(request.route))(joinUrl(request.base, request.path)).pipe(
-        HttpClientRequest.acceptJson
-      )
+      let built = HttpClientRequest.make(methodOf(request.route))(joinUrl(request.base, request.path))
+      // An attachment is whatever type it is; every other answer is JSON.
+      if (request.route !== "downloadAttachment") built = HttpClientRequest.acceptJson(built)
       if (request.token !== undefined) built = HttpClientRequest.bearerToken(built, request.token)
       if (request.urlParams !== undefined) {
         const params = Object.entries(request.urlParams).filter((entry): entry is [string, string] => entry[1] !== undefined)
@@ -232,29 +253,36 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
       )
     }
 
-    const onResponse = <A, I>(request: FabricRequest<A, I>, response: HttpClientResponse.HttpClientResponse, text: string) => {
+    /** A status other than 2xx: retried or reported, from the error body's code and words. */
+    const onRefusal = (request: RequestTarget, response: HttpClientResponse.HttpClientResponse, text: string) => {
       const status = response.status
       switch (statusRule(status)) {
-        case "ok":
-          return decodeBody(request, status, text)
         case "rate_limited":
           return Effect.fail(retryable("rate_limited", "429", status, parseRetryAfter(response.headers[RETRY_AFTER_HEADER])))
         case "transient":
           return Effect.fail(retryable("server_error", String(status), status))
-        case "reauth":
-        case "report":
+        default:
           return Effect.fail(reported(request, status, errorInfo(text)))
       }
     }
 
+    /** How a 2xx response is read: its JSON decoded with the request's schema. */
+    const readJson = <A, I>(request: FabricRequest<A, I>) => (response: HttpClientResponse.HttpClientResponse) =>
+      Effect.flatMap(response.text, (text) => decodeBody(request, response.status, text))
+
     /** One exchange: status and body within the timeout. */
-    const attempt = <A, I>(request: FabricRequest<A, I>, body: HttpBody.HttpBody, policy: RequestPolicyShape) =>
+    const attempt = <A>(
+      request: RequestTarget,
+      body: HttpBody.HttpBody,
+      policy: RequestPolicyShape,
+      onOk: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, FabricError | HttpClientError.ResponseError>
+    ) =>
       Effect.gen(function*() {
         const response = yield* client.execute(build(request, body))
-        const text = yield* response.text
         yield* count(request, response.status)
         yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
-        return yield* onResponse(request, response, text)
+        if (statusRule(response.status) === "ok") return yield* onOk(response)
+        return yield* onRefusal(request, response, yield* response.text)
       }).pipe(
         Effect.catchTags({
           RequestError: (error) =>
@@ -275,17 +303,17 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
         )
       )
 
-    /**
-     * Sends `request`, retrying what the contract calls transient; fails with a FabricError
-     * whose message names the route and what to do. Never logs a token or a body.
-     */
-    const request = <A, I>(request: FabricRequest<A, I>): Effect.Effect<A, FabricError> =>
+    /** Sends `request`, retrying what the contract calls transient; `onOk` reads a 2xx response. */
+    const exchange = <A>(
+      request: RequestTarget,
+      onOk: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, FabricError | HttpClientError.ResponseError>
+    ): Effect.Effect<A, FabricError> =>
       Effect.gen(function*() {
         const policy = yield* RequestPolicy
         const body = yield* encodeBody(request)
         const attempts = yield* Ref.make(0)
         return yield* Ref.update(attempts, (n) => n + 1).pipe(
-          Effect.zipRight(attempt(request, body, policy)),
+          Effect.zipRight(attempt(request, body, policy, onOk)),
           Effect.retry(retryPolicy(policy.maxRetries)),
           Effect.catchTag("Retryable", (last) => Effect.flatMap(Ref.get(attempts), (n) => Effect.fail(exhausted(request, last, n)))),
           Effect.ensuring(Effect.flatMap(Ref.get(attempts), (n) => Effect.annotateCurrentSpan("fabric.attempts", n)))
@@ -297,6 +325,42 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
         })
       )
 
-    return { request } as const
+    /**
+     * Sends `request` and decodes its answer; fails with a FabricError whose message names the
+     * route and what to do. Never logs a token or a body.
+     */
+    const request = <A, I>(request: FabricRequest<A, I>): Effect.Effect<A, FabricError> => exchange(request, readJson(request))
+
+    /**
+     * Fetches raw bytes (an attachment), reading at most `capFor(content type)` of them: past
+     * that the body is left unread and `complete` is false, so a huge file costs no more than
+     * the cap, and a cap of 0 reads nothing.
+     */
+    const download = (request: RequestTarget, capFor: (contentType: string | undefined) => number): Effect.Effect<Download, FabricError> =>
+      exchange(request, (response) => {
+        const contentType = response.headers["content-type"]
+        const declared = Number(response.headers["content-length"])
+        const contentLength = response.headers["content-length"] !== undefined && Number.isFinite(declared) ? declared : undefined
+        const cap = capFor(contentType)
+        if (cap <= 0) {
+          return Effect.succeed<Download>({ bytes: new Uint8Array(0), complete: contentLength === 0, contentType, contentLength })
+        }
+        return Stream.runFoldWhile(
+          response.stream,
+          { parts: [] as Array<Uint8Array>, size: 0 },
+          (read) => read.size <= cap,
+          (read, part) => {
+            read.parts.push(part)
+            return { parts: read.parts, size: read.size + part.byteLength }
+          }
+        ).pipe(Effect.map((read): Download => ({
+          bytes: concat(read.parts, Math.min(read.size, cap)),
+          complete: read.size <= cap,
+          contentType,
+          contentLength
+        })))
+      })
+
+    return { request, download } as const
   })
 }) {}

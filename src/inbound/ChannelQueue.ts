@@ -21,6 +21,7 @@ import { Batch, type DropReason } from "./Batch.js"
 import { ChannelState } from "./ChannelState.js"
 import { Cursor } from "./Cursor.js"
 import { CursorStore } from "./CursorStore.js"
+import { Typing } from "../presence/Typing.js"
 import { releaseAll } from "./Decide.js"
 import type { Recipient } from "./Notification.js"
 
@@ -56,6 +57,7 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
   scoped: Effect.gen(function*() {
     const host = yield* HostApi
     const store = yield* CursorStore
+    const typing = yield* Typing
     const { config } = yield* ActiveProfile
     const states = new Map<string, ChannelState>()
 
@@ -148,6 +150,14 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
         return traced(batch, context, write).pipe(
           Effect.zipRight(count(batch)),
           Effect.zipRight(persist(batch)),
+          // The agent is shown typing where a notification was just written (one loop per channel).
+          Effect.zipRight(
+            batch.notified.size === 0
+              ? Effect.void
+              : Effect.forEach(batch.notified, (state) => typing.notified(state.agentId, state.guildNodeId, state.channelId), {
+                discard: true
+              })
+          ),
           Effect.zipRight(logProblems(batch))
         )
       },

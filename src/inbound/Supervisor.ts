@@ -12,6 +12,7 @@ import { Clock, Duration, Effect, FiberMap, Metric, Option, Ref } from "effect"
 import type { GuildRef } from "../fabric/FabricApi.js"
 import { GuildSocket, type SocketClosed } from "../fabric/GuildSocket.js"
 import { HostApi } from "../host/HostApi.js"
+import { PresenceSync } from "../presence/PresenceSync.js"
 import { ActiveProfile, enabledIdentity, type LoadedProfile } from "../profile/ProfileSchema.js"
 import { Sessions } from "../sessions/Sessions.js"
 import { FiberRegistry, type TrackedFiber } from "../telemetry/FiberRegistry.js"
@@ -60,6 +61,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
     const commandSync = yield* CommandSync
     const host = yield* HostApi
     const registry = yield* FiberRegistry
+    const presence = yield* PresenceSync
     const policy = yield* ReconnectPolicy
     const fibers = yield* FiberMap.make<string>()
     // Messages Fabric stamped after the process started were posted while the plugin ran: new.
@@ -83,6 +85,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
               ? sessions.invalidate(ref.agentId, access.generation)
               : Effect.void)
         const events = yield* sockets.connect(access.endpoint, access.token).pipe(Effect.tapError(renewToken))
+        yield* presence.connected(ref)
         yield* Effect.acquireRelease(Metric.increment(openSockets), () => Metric.incrementBy(openSockets, -1))
         // Slash commands (v1.1), beside the catch-up rather than before it; owned by this connection.
         yield* Effect.forkScoped(commandSync.connected(ref))

@@ -8,6 +8,7 @@ import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import { Channel, Message, RouteTemplates, SlashCommand } from "../fabric/FabricContract.js"
 import type { RouteName } from "../fabric/FabricContract.js"
+import { RecordedCall } from "./CallLog.js"
 import { body, errorResponse, respond } from "./HttpKit.js"
 import type { SimControls } from "./Sim.js"
 import { SeedResult, SimSeed } from "./SimSeed.js"
@@ -66,6 +67,8 @@ export const ControlSchemas = {
   }),
   Messages: Schema.Struct({ messages: Schema.Array(Message) }),
   Presence: Schema.Struct({ user_id: Schema.String, status: Schema.String }),
+  Calls: Schema.Struct({ calls: Schema.Array(RecordedCall) }),
+  TypingSupport: Schema.Struct({ supported: Schema.Boolean }),
   RawEvent: Schema.Struct({ user_id: Schema.String, event: Schema.String, payload: Schema.Unknown }),
   Drop: Schema.Struct({ user_id: Schema.optional(Schema.String) }),
   Count: Schema.Struct({ count: Schema.Number }),
@@ -170,6 +173,14 @@ export const makeControlApi = (sim: SimControls) => {
       "/guilds/:guild/presence",
       control(S.Presence, undefined, (request, params) =>
         sim.setPresence(p(params, "guild"), request.user_id, request.status))
+    ),
+    HttpRouter.get(
+      "/guilds/:guild/calls",
+      control(undefined, S.Calls, (_, params) => Effect.map(sim.calls(p(params, "guild")), (calls) => ({ calls })))
+    ),
+    HttpRouter.put(
+      "/guilds/:guild/typing-support",
+      control(S.TypingSupport, undefined, (request, params) => sim.setTypingSupported(p(params, "guild"), request.supported))
     ),
     HttpRouter.post(
       "/guilds/:guild/emit",

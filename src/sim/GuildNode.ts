@@ -61,6 +61,8 @@ export interface GuildNode {
     body: { readonly title: string; readonly participant_ids: ReadonlyArray<string>; readonly anchor_message_id?: string | undefined }
   ) => Effect.Effect<SubDiscussion, SimFault>
   readonly setPresence: (userId: string, status: string) => Effect.Effect<void>
+  /** v1.1: shows `userId` typing in the channel (emits `typing.started` to its members). */
+  readonly startTyping: (userId: string, channelId: string) => Effect.Effect<void, SimFault>
   /** Sends any event with any payload to the user's sockets (malformed-event tests). */
   readonly emitRaw: (userId: string, event: string, payload: unknown) => Effect.Effect<void>
   /** Server-side disconnect of every socket, or of one user's; answers how many. */
@@ -154,6 +156,10 @@ export const makeGuildNode = (
           guild.setPresence(userId, status)
           emitTo(Array.from(guild.members), Events.presenceUpdated, { user_id: userId, status }, now)
         }),
+      startTyping: (userId, channelId) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.map(guild.memberChannel(userId, channelId), (rec) =>
+            emitTo(guild.memberList(rec), Events.typingStarted, { channel_id: channelId, user_id: userId }, now))),
       emitRaw: (userId, event, payload) => Effect.sync(() => live.io?.to(userId).emit(event, payload)),
       dropSockets: (userId) =>
         Effect.sync(() => {

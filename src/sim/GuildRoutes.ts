@@ -26,7 +26,8 @@ import {
   SubDiscussion,
   SubDiscussionList
 } from "../fabric/FabricContract.js"
-import type { RouteName } from "../fabric/FabricContract.js"
+import { ROUTE_NOT_FOUND_CODE, type RouteName } from "../fabric/FabricContract.js"
+import type { RecordedCall } from "./CallLog.js"
 import type { GuildNode } from "./GuildNode.js"
 import { bearerToken, body, errorResponse, noContent, plannedFailure, respond } from "./HttpKit.js"
 import * as Jwt from "./Jwt.js"
@@ -98,6 +99,9 @@ export const makeGuildRoutes = (core: SimCore, node: GuildNode) => {
     }).pipe(Effect.catchTag("SimFault", (error) => Effect.succeed(errorResponse(error))))
 
   const now = Clock.currentTimeMillis
+
+  /** v1.1 calls are kept for tests (CallLog). */
+  const record = (call: Omit<RecordedCall, "at">) => Effect.map(now, (at) => guild.calls.record(call, at))
 
   return HttpRouter.empty.pipe(
     HttpRouter.get(
@@ -204,6 +208,7 @@ export const makeGuildRoutes = (core: SimCore, node: GuildNode) => {
       "/api/presence",
       authed("putPresence", (caller) =>
         body(PutPresenceBody).pipe(
+          Effect.tap((request) => record({ route: "putPresence", user_id: caller, status: request.status, activity: request.activity, answered: 204 })),
           Effect.flatMap((request) => node.setPresence(caller, request.status)),
           Effect.zipRight(noContent)
         ))
@@ -212,9 +217,25 @@ export const makeGuildRoutes = (core: SimCore, node: GuildNode) => {
       "/api/commands",
       authed("putCommands", (caller) =>
         body(PutCommandsBody).pipe(
+          Effect.tap((request) => record({ route: "putCommands", user_id: caller, commands: request.commands.map((c) => c.name), answered: 204 })),
           Effect.tap((request) => guild.putCommands(caller, request.commands)),
           Effect.zipRight(noContent)
         ))
+    ),
+    HttpRouter.post(
+      "/api/channels/:id/typing",
+      authed("startTyping", (caller) =>
+        Effect.gen(function*() {
+          const channelId = yield* idParam
+          const answer = (status: number) => record({ route: "startTyping", user_id: caller, channel_id: channelId, answered: status })
+          if (!guild.calls.typingSupported) {
+            yield* answer(404)
+            return yield* fault(404, ROUTE_NOT_FOUND_CODE, "this node speaks Fabric v1: it has no typing route")
+          }
+          yield* node.startTyping(caller, channelId).pipe(Effect.tapError((error) => answer(error.status)))
+          yield* answer(204)
+          return yield* noContent
+        }))
     ),
     HttpRouter.post(
       "/api/attachments",

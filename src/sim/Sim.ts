@@ -20,6 +20,7 @@ import { issueGuildToken } from "./SimCore.js"
 import type { SeedResult, SimSeed } from "./SimSeed.js"
 import type { CommandPut, SimFault, SimUser } from "./SimState.js"
 import { fault, GuildState, SimState } from "./SimState.js"
+import type { RecordedCall } from "./CallLog.js"
 
 export interface SimOptions {
   /** Center port; 0 (default) picks an ephemeral one. */
@@ -97,6 +98,10 @@ export interface SimControls {
   /** Every `PUT /api/commands` the guild received, in order (the node keeps each user's last). */
   readonly commandPuts: (guildId: string) => Effect.Effect<ReadonlyArray<CommandPut>, SimFault>
   readonly setPresence: (guildId: string, userId: string, status: string) => Effect.Effect<void, SimFault>
+  /** v1.1 presence, typing and command calls the node received, oldest first. */
+  readonly calls: (guildId: string) => Effect.Effect<ReadonlyArray<RecordedCall>, SimFault>
+  /** false: the node answers its typing route 404 `not_found`, as a Fabric v1 node. */
+  readonly setTypingSupported: (guildId: string, supported: boolean) => Effect.Effect<void, SimFault>
   readonly emitRaw: (guildId: string, userId: string, event: string, payload: unknown) => Effect.Effect<void, SimFault>
   readonly dropSockets: (guildId: string, userId?: string) => Effect.Effect<number, SimFault>
   readonly restartGuild: (guildId: string) => Effect.Effect<void, SimFault | SimListenError>
@@ -204,6 +209,12 @@ const make = (options: SimOptions = {}): Effect.Effect<SimShape, SimListenError,
       ),
       setPresence: Effect.fn("Sim.setPresence")((guildId, userId, status) =>
         onNode(guildId, (node) => node.setPresence(userId, status))
+      ),
+      calls: Effect.fn("Sim.calls")((guildId) => Effect.map(nodeOf(guildId), (node) => node.guild.calls.calls.slice())),
+      setTypingSupported: Effect.fn("Sim.setTypingSupported")((guildId, supported) =>
+        Effect.map(nodeOf(guildId), (node) => {
+          node.guild.calls.typingSupported = supported
+        })
       ),
       emitRaw: Effect.fn("Sim.emitRaw")((guildId, userId, event, payload) =>
         onNode(guildId, (node) => node.emitRaw(userId, event, payload))

@@ -22,6 +22,7 @@ import type {
   SubDiscussion
 } from "../fabric/FabricContract.js"
 import { HISTORY_LIMIT_MAX, MESSAGE_CONTENT_MAX } from "../fabric/FabricContract.js"
+import { CallLog } from "./CallLog.js"
 
 /** A refusal in Fabric's terms: the HTTP status and the `error.code` of the body. */
 export class SimFault extends Schema.TaggedError<SimFault>()("SimFault", {
@@ -199,6 +200,8 @@ export class GuildState {
   private readonly explicitWakeups = new Set<string>()
   readonly presence = new Map<string, string>()
   readonly attachments = new Map<string, StoredAttachment>()
+  /** v1.1 presence, typing and command calls, for tests; the v1 typing switch. */
+  readonly calls = new CallLog()
 
   constructor(readonly state: SimState, readonly id: string, readonly name: string) {}
 

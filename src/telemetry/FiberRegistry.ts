@@ -7,7 +7,7 @@ import { DateTime, Effect, Metric, Order } from "effect"
 import type { Scope } from "effect"
 import { activeFibers } from "./Metrics.js"
 
-export const fiberKinds = ["socket_session", "resync", "catchup"] as const
+export const fiberKinds = ["socket_session", "resync", "catchup", "typing"] as const
 
 export type FiberKind = (typeof fiberKinds)[number]
 

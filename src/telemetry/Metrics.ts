@@ -34,7 +34,7 @@ export const restCalls = Metric.counter("plexum_fabric.rest.calls", {
 export const openSockets = Metric.gauge("plexum_fabric.socket.open", {
   description: "Guild sockets currently connected"
 })
-/** Tag with `kind`: socket_session | resync | catchup. */
+/** Tag with `kind`: socket_session | resync | catchup | typing. */
 export const activeFibers = Metric.gauge("plexum_fabric.fibers.active", {
   description: "Supervised fibers alive, by kind"
 })

@@ -7,6 +7,7 @@
 import type { FileSystem, Path } from "@effect/platform"
 import { Effect, JSONSchema, ParseResult, Schema } from "effect"
 import type { FabricApi } from "../fabric/FabricApi.js"
+import type { Typing } from "../presence/Typing.js"
 import type { ActiveProfile } from "../profile/ProfileSchema.js"
 import type { Membership } from "./Membership.js"
 
@@ -22,18 +23,26 @@ export interface ToolInfo {
   readonly inputSchema: unknown
 }
 
+/** MCP content blocks a tool result carries: text, and (v1.1, `read_attachment`) images. */
+export type ContentBlock =
+  | { readonly type: "text"; readonly text: string }
+  | { readonly type: "image"; readonly data: string; readonly mimeType: string }
+
 export interface ToolResult {
-  readonly content: ReadonlyArray<{ readonly type: "text"; readonly text: string }>
+  readonly content: ReadonlyArray<ContentBlock>
   readonly isError?: boolean
 }
 
 /** Everything a tool handler may use. */
-export type ToolRequirements = FabricApi | ActiveProfile | Membership | FileSystem.FileSystem | Path.Path
+export type ToolRequirements = FabricApi | ActiveProfile | Membership | Typing | FileSystem.FileSystem | Path.Path
+
+/** What a handler answers: one line of text, or content blocks. */
+export type ToolOutput = string | { readonly content: ReadonlyArray<ContentBlock> }
 
 export interface Tool {
   readonly info: ToolInfo
-  /** Decodes the raw `arguments`, then runs the handler; the success is the result text. */
-  readonly run: (args: unknown) => Effect.Effect<string, ToolFailure, ToolRequirements>
+  /** Decodes the raw `arguments`, then runs the handler. */
+  readonly run: (args: unknown) => Effect.Effect<ToolOutput, ToolFailure, ToolRequirements>
 }
 
 /** Result texts are one line: an agent (and a log) reads them as a single statement. */
@@ -87,7 +96,7 @@ export const defineTool = <A, I>(spec: {
   readonly name: string
   readonly description: string
   readonly input: Schema.Schema<A, I>
-  readonly run: (input: A) => Effect.Effect<string, ToolFailure, ToolRequirements>
+  readonly run: (input: A) => Effect.Effect<ToolOutput, ToolFailure, ToolRequirements>
 }): Tool => {
   // A misspelt optional argument must not be silently ignored: the schema also says
   // `additionalProperties: false`.

@@ -10,6 +10,7 @@ import type { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { Cause, Effect, Redacted, Schema } from "effect"
 import { FabricApi } from "../fabric/FabricApi.js"
+import type { Typing } from "../presence/Typing.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
 import { Attr, toolSpan } from "../telemetry/Spans.js"
 import { attachmentTools } from "./attachments.js"
@@ -18,9 +19,10 @@ import { channelTools } from "./channels.js"
 import { commandTools } from "./commands.js"
 import { Membership } from "./Membership.js"
 import { presenceTools } from "./presence.js"
+import { readAttachmentTools } from "./readAttachment.js"
 import { sendTools } from "./send.js"
 import { subDiscussionTools } from "./subDiscussions.js"
-import type { Tool, ToolInfo, ToolResult } from "./Tool.js"
+import type { ContentBlock, Tool, ToolInfo, ToolOutput, ToolResult } from "./Tool.js"
 
 export class UnknownTool extends Schema.TaggedError<UnknownTool>()("UnknownTool", { name: Schema.String }) {}
 
@@ -28,6 +30,7 @@ export class UnknownTool extends Schema.TaggedError<UnknownTool>()("UnknownTool"
 export const allTools: ReadonlyArray<Tool> = [
   ...sendTools,
   ...attachmentTools,
+  ...readAttachmentTools,
   ...channelTools,
   ...canvasTools,
   ...subDiscussionTools,
@@ -39,12 +42,13 @@ export const toolCatalog: ReadonlyArray<ToolInfo> = allTools.map((tool) => tool.
 
 const byName: ReadonlyMap<string, Tool> = new Map(allTools.map((tool) => [tool.info.name, tool]))
 
-const success = (text: string): ToolResult => ({ content: [{ type: "text", text }] })
+const success = (output: ToolOutput): ToolResult =>
+  typeof output === "string" ? { content: [{ type: "text", text: output }] } : { content: output.content }
 const failure = (text: string): ToolResult => ({ content: [{ type: "text", text }], isError: true })
 
 export class Tools extends Effect.Service<Tools>()("plexum-fabric/Tools", {
   effect: Effect.gen(function*() {
-    const context = yield* Effect.context<FabricApi | ActiveProfile | Membership | FileSystem.FileSystem | Path.Path>()
+    const context = yield* Effect.context<FabricApi | ActiveProfile | Membership | Typing | FileSystem.FileSystem | Path.Path>()
     const profile = yield* ActiveProfile
     const keys = [...profile.identities.values()].flatMap((identity) =>
       Redacted.isRedacted(identity.apiKey) ? [Redacted.value(identity.apiKey)] : []
@@ -55,6 +59,8 @@ export class Tools extends Effect.Service<Tools>()("plexum-fabric/Tools", {
      * places, and a key in it must not reach the agent.
      */
     const scrub = (text: string) => keys.reduce((clean, key) => clean.split(key).join("[redacted]"), text)
+
+    const scrubBlock = (block: ContentBlock): ContentBlock => block.type === "text" ? { ...block, text: scrub(block.text) } : block
 
     const run = (tool: Tool, args: unknown) =>
       tool.run(args).pipe(
@@ -69,7 +75,7 @@ export class Tools extends Effect.Service<Tools>()("plexum-fabric/Tools", {
               Effect.as(failure(`tool ${tool.info.name} failed unexpectedly; the plugin log has the details`))
             )
         ),
-        Effect.map((result) => ({ ...result, content: result.content.map((part) => ({ ...part, text: scrub(part.text) })) })),
+        Effect.map((result) => ({ ...result, content: result.content.map(scrubBlock) })),
         Effect.tap((result) => Effect.annotateCurrentSpan(Attr.outcome, result.isError ? "error" : "ok")),
         Effect.withSpan(toolSpan(tool.info.name), { attributes: { [Attr.tool]: tool.info.name } }),
         Effect.provide(context)

@@ -14,6 +14,7 @@ import { ATTACHMENT_MAX_BYTES } from "../fabric/FabricContract.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
 import * as Args from "./Args.js"
 import { orExplain } from "./FabricFailure.js"
+import { describeIds, LongMessage, postInChunks } from "./send.js"
 import { about, channelLabel, replyTarget } from "./Target.js"
 import { defineTool, fail, type ToolFailure } from "./Tool.js"
 
@@ -94,8 +95,8 @@ export const sendFile = defineTool({
     data_base64: Args.optional(Schema.String.annotations({ description: "The file's bytes, base64. Needs file_name." })),
     file_name: Args.optional(Args.Id("The name Fabric shows. Default with path: the file's own name.")),
     mime: Args.optional(Args.Id("The MIME type. Default: guessed from the name, else application/octet-stream.")),
-    message: Args.optional(Args.MessageContent.annotations({
-      description: "Text to go with the file, 1–4000 characters. Default: the file name."
+    message: Args.optional(LongMessage.annotations({
+      description: "Text to go with the file. Default: the file name. Over 4000 characters it continues in further messages."
     })),
     session_id: Args.replySessionId,
     reply_to: Args.replyTo,
@@ -113,13 +114,8 @@ export const sendFile = defineTool({
       const fabric = yield* FabricApi
       const attachment = yield* fabric.uploadAttachment(target.guild, file.name, mimeOf(file.name, input.mime), file.bytes)
         .pipe(orExplain(about(target)))
-      const posted = yield* fabric.postMessage(target.guild, target.channelId, {
-        content: input.message ?? file.name,
-        attachment_ids: [attachment.id],
-        ...(input.reply_to === undefined ? {} : { reply_to: input.reply_to }),
-        ...(input.wakeup === undefined ? {} : { wakeup: input.wakeup })
-      }).pipe(orExplain(about(target)))
-      return `sent ${posted.id} with ${attachment.name} (${attachment.size} bytes, ${attachment.id}) to ` +
+      const ids = yield* postInChunks(target, input.message ?? file.name, { ...input, attachment_ids: [attachment.id] }, about(target))
+      return `sent ${describeIds(ids)} with ${attachment.name} (${attachment.size} bytes, ${attachment.id}) to ` +
         (yield* channelLabel(target.guild, target.channelId))
     })
 })

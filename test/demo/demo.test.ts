@@ -52,7 +52,12 @@ describe("npm run demo", () => {
       expect(run.stdout).toContain("[#general] Echo: echo: ")
       expect(run.stdout).toMatch(/\+\d+\.\d ms\s+inbound notification at the host/)
       expect(run.stdout).toMatch(/\+\d+\.\d ms\s+message\.created m_\w+ in Fabric/)
-      expect(run.stdout).toContain("✓ Fabric holds all 2 echo(es)")
+      // v1.1: alice sees the agent typing; an answer over 4000 characters arrives in parts.
+      expect(run.stdout).toContain(`alice sees "Echo is typing…"`)
+      expect(run.stdout).toContain("[#general] alice: @Echo write a long report on the build")
+      expect(run.stdout).toMatch(/sent 3 messages m_\w+, m_\w+, m_\w+ to #general/)
+      expect(run.stdout).toContain("it arrived as 3 messages, in order")
+      expect(run.stdout).toContain("✓ Fabric holds all 3 echo(es)")
       expect(run.stdout).toContain("✓ the plugin stopped cleanly (exit status 0)")
       // Progress is on stderr, one line per step off a terminal.
       expect(run.stderr).toContain("✓ starting the local Fabric")

@@ -18,6 +18,7 @@ import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { CursorStore } from "../../src/inbound/CursorStore.js"
 import { InboundCoreLive } from "../../src/main.js"
 import { recordingHost } from "./fakes.js"
+import { presenceOff } from "../presence/support.js"
 
 // ---------------------------------------------------------------------------------------------
 // The world: one guild (optionally two), agents Ada and Bob, a human, a group channel "team".
@@ -75,6 +76,7 @@ const startPlugin = (world: World, options: WorldOptions = {}) =>
     const layer = Supervisor.Default.pipe(
       Layer.provideMerge(InboundCoreLive),
       Layer.provideMerge(CursorStore.Memory),
+      Layer.provideMerge(presenceOff),
       Layer.provideMerge(FabricApi.Default),
       Layer.provideMerge(Sessions.Default),
       Layer.provideMerge(CenterApi.Default),

@@ -24,6 +24,7 @@ import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { fabricLayer } from "./catchupSimLayers.js"
 import { type Posted, prng, verdict } from "./deliveryVerdict.js"
 import { recordingHost } from "./fakes.js"
+import { presenceOff } from "../presence/support.js"
 
 const SEED = 0x5eed_2025
 const POSTS = 300
@@ -93,7 +94,7 @@ describe("inbound under chaos", () => {
         Layer.provideMerge(fabricLayer()),
         Layer.provideMerge(profile)
       )
-      const inbound = Supervisor.Default.pipe(Layer.provide(InboundCoreLive), Layer.provide(CursorStore.Memory), Layer.provideMerge(base))
+      const inbound = Supervisor.Default.pipe(Layer.provide(InboundCoreLive), Layer.provide(CursorStore.Memory), Layer.provide(presenceOff), Layer.provideMerge(base))
       const quietLogger = Logger.replace(
         Logger.defaultLogger,
         Logger.make(({ logLevel, message }) => {

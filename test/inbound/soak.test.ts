@@ -26,6 +26,7 @@ import { Sim } from "../../src/sim/Sim.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { fabricLayer } from "./catchupSimLayers.js"
 import { everyDelivery, type Posted, prng, verdict } from "./deliveryVerdict.js"
+import { presenceOff } from "../presence/support.js"
 import { recordingHost } from "./fakes.js"
 
 const SEED = 0x50a4_2026
@@ -87,7 +88,7 @@ describe("inbound soak", () => {
         Layer.provideMerge(fabricLayer()),
         Layer.provideMerge(profile)
       )
-      const inbound = Supervisor.Default.pipe(Layer.provide(InboundCoreLive), Layer.provide(CursorStore.Memory), Layer.provideMerge(base))
+      const inbound = Supervisor.Default.pipe(Layer.provide(InboundCoreLive), Layer.provide(CursorStore.Memory), Layer.provide(presenceOff), Layer.provideMerge(base))
       const quietLogger = Logger.replace(
         Logger.defaultLogger,
         Logger.make(({ logLevel, message }) => {

@@ -105,7 +105,7 @@ describe("debugFibersResult", () => {
     ] as const
     const result = debugFibersResult(fibers)
     expect(result.fibers).toEqual(fibers)
-    expect(result.counts).toEqual({ socket_session: 2, resync: 0, catchup: 1 })
+    expect(result.counts).toEqual({ socket_session: 2, resync: 0, catchup: 1, typing: 0 })
     expect(JSON.parse(JSON.stringify(result))).toEqual(result)
   })
 })

@@ -7,7 +7,9 @@ import { Effect, Layer, Redacted } from "effect"
 import { FabricApi } from "../../src/fabric/FabricApi.js"
 import type * as C from "../../src/fabric/FabricContract.js"
 import { FabricError } from "../../src/fabric/FabricError.js"
-import { ActiveProfile, type Binding, defaultConfig } from "../../src/profile/ProfileSchema.js"
+import { Typing } from "../../src/presence/Typing.js"
+import { ActiveProfile, type Binding, defaultConfig, type PluginConfig } from "../../src/profile/ProfileSchema.js"
+import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import type { ToolResult } from "../../src/tools/Tool.js"
 import { Tools } from "../../src/tools/Tools.js"
 
@@ -24,10 +26,10 @@ export const bindings: ReadonlyArray<Binding> = [
   { name: "random", agentId: ALICE, guildNodeId: GUILD, channelId: "c_random", file: "channels/random.json" }
 ]
 
-export const profileLayer = (root = "/nonexistent/plexum-profile") =>
+export const profileLayer = (root = "/nonexistent/plexum-profile", config: Partial<PluginConfig> = {}) =>
   Layer.succeed(ActiveProfile, {
     root,
-    config: defaultConfig,
+    config: { ...defaultConfig, ...config },
     identities: new Map([
       [ALICE, { agentId: ALICE, apiKey: Redacted.make(ALICE_KEY), enabled: true }],
       [BOB, { agentId: BOB, apiKey: Redacted.make("fab_key_bob"), enabled: true }]
@@ -76,14 +78,19 @@ export const fakeFabric = (impl: Partial<FabricApi>) => {
   return { layer: Layer.succeed(FabricApi, api), calls, callsOf }
 }
 
-export const toolsLayer = (fabric: Layer.Layer<FabricApi>, root?: string) =>
-  Tools.Default.pipe(Layer.provide(Layer.mergeAll(fabric, profileLayer(root))))
+export const toolsLayer = (fabric: Layer.Layer<FabricApi>, root?: string, config: Partial<PluginConfig> = {}) =>
+  Tools.Default.pipe(
+    Layer.provideMerge(Typing.Default),
+    Layer.provideMerge(FiberRegistry.Default),
+    Layer.provide(Layer.mergeAll(fabric, profileLayer(root, config)))
+  )
 
 export const call = (name: string, args: unknown) => Effect.flatMap(Tools, (tools) => tools.call(name, args))
 
 export const textOf = (result: ToolResult): string => {
-  if (result.content.length !== 1) throw new Error(`expected one text part, got ${result.content.length}`)
-  return result.content[0]!.text
+  const only = result.content[0]
+  if (result.content.length !== 1 || only?.type !== "text") throw new Error(`expected one text part, got ${JSON.stringify(result.content)}`)
+  return only.text
 }
 
 /** Asserts a failed result and returns its line. */

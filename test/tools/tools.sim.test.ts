@@ -8,9 +8,11 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Encoding, Layer, Redacted } from "effect"
 import { CenterApi } from "../../src/fabric/CenterApi.js"
 import { FabricApi } from "../../src/fabric/FabricApi.js"
+import { Typing } from "../../src/presence/Typing.js"
 import { ActiveProfile, defaultConfig } from "../../src/profile/ProfileSchema.js"
 import { Sessions } from "../../src/sessions/Sessions.js"
 import { Sim } from "../../src/sim/Sim.js"
+import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { Tools } from "../../src/tools/Tools.js"
 import { errorOf, okOf } from "./fixtures.js"
 
@@ -33,6 +35,8 @@ const fixture = (httpClient: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient
     bindings: [{ name: "general", agentId: "alice", guildNodeId: guild.node_id, channelId: general.id, file: "channels/general.json" }]
   })
   const live = Tools.Default.pipe(
+    Layer.provide(Typing.Default),
+    Layer.provide(FiberRegistry.Default),
     Layer.provideMerge(FabricApi.Default),
     Layer.provideMerge(Sessions.Default),
     Layer.provide(CenterApi.Default),

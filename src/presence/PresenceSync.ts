@@ -1,0 +1,81 @@
+/**
+ * Presence sync (host-protocol.md v1.1): the agent is `online` in a guild after each successful
+ * connect of its socket there (with `presence_activity` as the activity when set), and
+ * `offline` again at a graceful stop in every guild where the plugin set it online.
+ *
+ * The stop has 5 s in all; the offline calls run concurrently within `OFFLINE_BUDGET`, so a
+ * slow or dead node cannot hold it: what has not answered by then is left to the node's own
+ * presence rules (its sockets are closing anyway).
+ */
+import { Duration, Effect, FiberMap } from "effect"
+import { FabricApi, type GuildRef } from "../fabric/FabricApi.js"
+import { ActiveProfile } from "../profile/ProfileSchema.js"
+
+/** The share of the 5 s stop budget the offline calls may take, all together. */
+export const OFFLINE_BUDGET = Duration.seconds(2)
+
+const guildKey = (ref: GuildRef) => `${ref.agentId}\u0000${ref.guildNodeId}`
+
+export class PresenceSync extends Effect.Service<PresenceSync>()("plexum-fabric/PresenceSync", {
+  scoped: Effect.gen(function*() {
+    const profile = yield* ActiveProfile
+    const fabric = yield* FabricApi
+    const { presence_sync: enabled, presence_activity: activity } = profile.config
+    /** Where the plugin set (or is setting) an agent online, to set it offline there at the stop. */
+    const online = new Map<string, GuildRef>()
+    /** The online call under way per (agent, guild): a reconnect replaces it. */
+    const pending = yield* FiberMap.make<string>()
+
+    const setOffline = (ref: GuildRef) =>
+      fabric.putPresence(ref, "offline").pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning(`Could not set agent ${ref.agentId} offline in guild ${ref.guildNodeId}: ${error.message}`)
+        )
+      )
+
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        // An online call still under way must not land after the offline one.
+        yield* FiberMap.clear(pending)
+        const guilds = [...online.values()]
+        if (guilds.length === 0) return
+        const done = yield* Effect.forEach(guilds, setOffline, { concurrency: "unbounded", discard: true }).pipe(
+          // Finalizers run uninterruptibly; the calls must be interruptible for the bound to cut them.
+          Effect.interruptible,
+          Effect.timeout(OFFLINE_BUDGET),
+          Effect.option
+        )
+        if (done._tag === "None") {
+          yield* Effect.logWarning(
+            `Setting agents offline did not finish within ${Duration.format(OFFLINE_BUDGET)} (${guilds.length} guild(s)); ` +
+              `the stop goes on, and Fabric shows them offline once their sockets are gone.`
+          )
+        }
+      }).pipe(Effect.annotateLogs({ service: "PresenceSync" }))
+    )
+
+    const setOnline = (ref: GuildRef) =>
+      fabric.putPresence(ref, "online", activity ?? undefined).pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning(
+            `Could not set agent ${ref.agentId} online in guild ${ref.guildNodeId}: ${error.message}. ` +
+              `The next connect tries again.`
+          )
+        ),
+        Effect.annotateLogs({ service: "PresenceSync" }),
+        Effect.withSpan("PresenceSync.online", { attributes: { agent: ref.agentId, guild: ref.guildNodeId } })
+      )
+
+    /**
+     * The socket of `ref` just connected. Returns at once and never fails the caller: the call
+     * runs on a fiber of this service, so a slow node does not hold back delivery.
+     */
+    const connected = (ref: GuildRef): Effect.Effect<void> =>
+      !enabled ? Effect.void : Effect.suspend(() => {
+        online.set(guildKey(ref), ref)
+        return Effect.asVoid(FiberMap.run(pending, guildKey(ref), setOnline(ref)))
+      })
+
+    return { connected } as const
+  })
+}) {}
