@@ -1,6 +1,6 @@
 /**
  * The root program: composes every Layer and serves the host protocol on stdio until a graceful
- * stop. Only this file knows the whole graph; each service names what it needs.
+ * stop. Only this file knows the whole graph: `ActiveLive` and `MainLive` name every service.
  *
  * Two lifetimes:
  * - the process: transport, writer, logger, telemetry, fiber registry, HTTP client;
@@ -12,27 +12,44 @@ import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, Layer, Option } from "effect"
 import { CenterApi } from "./fabric/CenterApi.js"
 import { FabricApi } from "./fabric/FabricApi.js"
+import { FabricHttp } from "./fabric/FabricHttp.js"
+import { GuildSocket } from "./fabric/GuildSocket.js"
 import { Activation } from "./host/Activation.js"
 import { HostApi, HostTransport } from "./host/HostApi.js"
 import { HostLoggerLive } from "./host/HostLogger.js"
 import { HostServer } from "./host/HostServer.js"
 import { CatchUp } from "./inbound/CatchUp.js"
+import { ChannelDirectory } from "./inbound/ChannelDirectory.js"
+import { ChannelQueue } from "./inbound/ChannelQueue.js"
+import { Dedup } from "./inbound/Dedup.js"
 import { LastSeen } from "./inbound/LastSeen.js"
+import { Pipeline } from "./inbound/Pipeline.js"
 import { Supervisor } from "./inbound/Supervisor.js"
 import { Profile, resolveProfileRoot } from "./profile/Profile.js"
 import { ActiveProfile, type LoadedProfile } from "./profile/ProfileSchema.js"
-import { Sessions } from "./sessions/Sessions.js"
+import { Sessions, SessionsLive } from "./sessions/Sessions.js"
 import { FiberRegistry } from "./telemetry/FiberRegistry.js"
 import { detached } from "./telemetry/Spans.js"
 import * as Telemetry from "./telemetry/Telemetry.js"
+import { Membership } from "./tools/Membership.js"
 import { Tools, toolCatalog } from "./tools/Tools.js"
 
-/** Everything that lives from `initialize` to the stop, for one loaded profile. */
-const ActiveLive = Layer.mergeAll(Tools.Default, Supervisor.Default).pipe(
-  Layer.provide(CatchUp.Default),
-  Layer.provideMerge(FabricApi.Default),
-  Layer.provideMerge(Sessions.Default),
-  Layer.provideMerge(CenterApi.Default)
+/**
+ * Everything that lives from `initialize` to the stop, for one loaded profile. It needs the
+ * ActiveProfile and, from the process (`MainLive`), HostApi, FiberRegistry, LastSeen and an
+ * HttpClient. Read from the top: each line is built from the lines below it, so every service the
+ * running plugin has is named here, once.
+ */
+export const ActiveLive = Layer.mergeAll(Tools.DefaultWithoutDependencies, Supervisor.DefaultWithoutDependencies).pipe(
+  // Tools: membership checks. Inbound: one socket per agent and guild, its channels, the pipeline.
+  Layer.provide(Layer.mergeAll(Membership.Default, GuildSocket.Default, ChannelDirectory.Default, Pipeline.DefaultWithoutDependencies)),
+  Layer.provide(Layer.mergeAll(CatchUp.Default, Dedup.Default, ChannelQueue.Default)),
+  // The Fabric side: guild REST with the agents' logins, over one HTTP wrapper.
+  Layer.provideMerge(FabricApi.DefaultWithoutDependencies),
+  Layer.provideMerge(SessionsLive),
+  Layer.provideMerge(CenterApi.DefaultWithoutDependencies),
+  Layer.provideMerge(FabricHttp.Default),
+  Layer.provide(NodeContext.layer)
 )
 
 const ActivationLive = Layer.effect(

@@ -15,7 +15,7 @@ import type { Session } from "../fabric/FabricContract.js"
 import { GuildSocket } from "../fabric/GuildSocket.js"
 import { formatProfileError, Profile, resolveProfileRoot } from "../profile/Profile.js"
 import { ActiveProfile, type LoadedProfile } from "../profile/ProfileSchema.js"
-import { Sessions } from "../sessions/Sessions.js"
+import { SessionsLive } from "../sessions/Sessions.js"
 import { VERSION } from "../version.js"
 import { type CheckResult, type DoctorReport, makeReport, renderJson, renderText, skip } from "./doctor/Check.js"
 import { checkChannel, checkGuildAccess, checkLogin, checkSocket } from "./doctor/fabricChecks.js"
@@ -84,7 +84,7 @@ const fabricChecks = (loaded: LoadedProfile) =>
     }
     return results
   }).pipe(Effect.provide(FabricApi.Default.pipe(
-    Layer.provide(Sessions.Default),
+    Layer.provide(SessionsLive),
     Layer.provide(Layer.succeed(ActiveProfile, doctorProfile(loaded)))
   )))
 

@@ -12,7 +12,6 @@ import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
 import type { HttpClientResponse } from "@effect/platform"
 import { Context, Data, Duration, Effect, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
 import type { Redacted } from "effect"
-import { defaultConfig, type PluginConfig } from "../profile/ProfileSchema.js"
 import { restCalls } from "../telemetry/Metrics.js"
 import { ErrorBody, RETRY_AFTER_HEADER, type RouteName, RouteTemplates, statusRule } from "./FabricContract.js"
 import { FabricError } from "./FabricError.js"
@@ -27,13 +26,22 @@ export interface RequestPolicyShape {
   readonly maxRetries: number
 }
 
-export const requestPolicy = (config: Pick<PluginConfig, "request_timeout_seconds" | "max_retries">): RequestPolicyShape => ({
+/** The defaults of `request_timeout_seconds` and `max_retries` (profile.md). */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 15
+export const DEFAULT_MAX_RETRIES = 4
+
+/** The policy of a profile's `config.json` (fields as profile.md names them). */
+export const requestPolicy = (config: {
+  readonly request_timeout_seconds: number
+  readonly max_retries: number
+}): RequestPolicyShape => ({
   timeout: Duration.seconds(config.request_timeout_seconds),
   maxRetries: config.max_retries
 })
 
 export class RequestPolicy extends Context.Reference<RequestPolicy>()("plexum-fabric/RequestPolicy", {
-  defaultValue: () => requestPolicy(defaultConfig)
+  defaultValue: () =>
+    requestPolicy({ request_timeout_seconds: DEFAULT_REQUEST_TIMEOUT_SECONDS, max_retries: DEFAULT_MAX_RETRIES })
 }) {}
 
 /** First backoff step; each further one doubles, up to `RETRY_MAX_DELAY`, ±20 % jitter. */

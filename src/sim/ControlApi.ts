@@ -9,7 +9,7 @@ import { Effect, Schema } from "effect"
 import { Channel, Message, RouteTemplates } from "../fabric/FabricContract.js"
 import type { RouteName } from "../fabric/FabricContract.js"
 import { body, errorResponse, respond } from "./HttpKit.js"
-import type { SimControls } from "./Sim.js"
+import type { SimControls } from "./SimControls.js"
 import { SeedResult, SimSeed } from "./SimSeed.js"
 import { SimFault } from "./SimState.js"
 

@@ -7,6 +7,7 @@
 import type { FileSystem, Path } from "@effect/platform"
 import { Effect, JSONSchema, ParseResult, Schema } from "effect"
 import type { FabricApi } from "../fabric/FabricApi.js"
+import type { ToolInfo } from "../host/HostProtocol.js"
 import type { ActiveProfile } from "../profile/ProfileSchema.js"
 import type { Membership } from "./Membership.js"
 
@@ -14,18 +15,6 @@ import type { Membership } from "./Membership.js"
 export class ToolFailure extends Schema.TaggedError<ToolFailure>()("ToolFailure", {
   message: Schema.String
 }) {}
-
-export interface ToolInfo {
-  readonly name: string
-  readonly description: string
-  /** JSON Schema of the arguments. */
-  readonly inputSchema: unknown
-}
-
-export interface ToolResult {
-  readonly content: ReadonlyArray<{ readonly type: "text"; readonly text: string }>
-  readonly isError?: boolean
-}
 
 /** Everything a tool handler may use. */
 export type ToolRequirements = FabricApi | ActiveProfile | Membership | FileSystem.FileSystem | Path.Path

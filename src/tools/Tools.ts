@@ -8,8 +8,9 @@
  */
 import type { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { Cause, Effect, Redacted, Schema } from "effect"
+import { Cause, Effect, Redacted } from "effect"
 import { FabricApi } from "../fabric/FabricApi.js"
+import { type ToolInfo, type ToolResult, UnknownTool } from "../host/HostProtocol.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
 import { Attr, toolSpan } from "../telemetry/Spans.js"
 import { attachmentTools } from "./attachments.js"
@@ -20,9 +21,7 @@ import { Membership } from "./Membership.js"
 import { presenceTools } from "./presence.js"
 import { sendTools } from "./send.js"
 import { subDiscussionTools } from "./subDiscussions.js"
-import type { Tool, ToolInfo, ToolResult } from "./Tool.js"
-
-export class UnknownTool extends Schema.TaggedError<UnknownTool>()("UnknownTool", { name: Schema.String }) {}
+import type { Tool } from "./Tool.js"
 
 /** Every tool, `send` first: it is the outbound tool of every channel. */
 export const allTools: ReadonlyArray<Tool> = [

@@ -8,7 +8,7 @@ import { FabricApi } from "../../src/fabric/FabricApi.js"
 import type * as C from "../../src/fabric/FabricContract.js"
 import { FabricError } from "../../src/fabric/FabricError.js"
 import { ActiveProfile, type Binding, defaultConfig } from "../../src/profile/ProfileSchema.js"
-import type { ToolResult } from "../../src/tools/Tool.js"
+import type { ToolResult } from "../../src/host/HostProtocol.js"
 import { Tools } from "../../src/tools/Tools.js"
 
 export const ALICE = "alice"

@@ -9,7 +9,7 @@ import { Effect, Encoding, Layer, Redacted } from "effect"
 import { CenterApi } from "../../src/fabric/CenterApi.js"
 import { FabricApi } from "../../src/fabric/FabricApi.js"
 import { ActiveProfile, defaultConfig } from "../../src/profile/ProfileSchema.js"
-import { Sessions } from "../../src/sessions/Sessions.js"
+import { SessionsLive } from "../../src/sessions/Sessions.js"
 import { Sim } from "../../src/sim/Sim.js"
 import { Tools } from "../../src/tools/Tools.js"
 import { errorOf, okOf } from "./fixtures.js"
@@ -34,7 +34,7 @@ const fixture = (httpClient: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient
   })
   const live = Tools.Default.pipe(
     Layer.provideMerge(FabricApi.Default),
-    Layer.provideMerge(Sessions.Default),
+    Layer.provideMerge(SessionsLive),
     Layer.provide(CenterApi.Default),
     Layer.provide(profile),
     Layer.provide(httpClient)
