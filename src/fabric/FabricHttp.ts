@@ -13,6 +13,7 @@ import type { HttpClientResponse } from "@effect/platform"
 import { Context, Data, Duration, Effect, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
 import type { Redacted } from "effect"
 import { restCalls } from "../telemetry/Metrics.js"
+import { Attr, fabricRestSpan } from "../telemetry/Spans.js"
 import { ErrorBody, RETRY_AFTER_HEADER, type RouteName, RouteTemplates, statusRule } from "./FabricContract.js"
 import { FabricError } from "./FabricError.js"
 
@@ -261,7 +262,7 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
         const response = yield* client.execute(build(request, body))
         const text = yield* response.text
         yield* count(request, response.status)
-        yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
+        yield* Effect.annotateCurrentSpan(Attr.status, response.status)
         return yield* onResponse(request, response, text)
       }).pipe(
         Effect.catchTags({
@@ -296,12 +297,12 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
           Effect.zipRight(attempt(request, body, policy)),
           Effect.retry(retryPolicy(policy.maxRetries)),
           Effect.catchTag("Retryable", (last) => Effect.flatMap(Ref.get(attempts), (n) => Effect.fail(exhausted(request, last, n)))),
-          Effect.ensuring(Effect.flatMap(Ref.get(attempts), (n) => Effect.annotateCurrentSpan("fabric.attempts", n)))
+          Effect.ensuring(Effect.flatMap(Ref.get(attempts), (n) => Effect.annotateCurrentSpan(Attr.attempts, n)))
         )
       }).pipe(
-        Effect.withSpan(`fabric.rest ${RouteTemplates[request.route]}`, {
+        Effect.withSpan(fabricRestSpan(RouteTemplates[request.route]), {
           kind: "client",
-          attributes: { "http.request.method": methodOf(request.route), "http.route": RouteTemplates[request.route] }
+          attributes: { [Attr.httpMethod]: methodOf(request.route), [Attr.route]: RouteTemplates[request.route] }
         })
       )
 

@@ -26,7 +26,7 @@ export const toolSpan = (toolName: string): string => `tool.${toolName}`
 /** `jsonrpc <method>` — one span per host request handled. */
 export const jsonRpcSpan = (method: string): string => `jsonrpc ${method}`
 
-/** `fabric.rest <route>` — the route is the template (`GET /channels/:id/messages`), never a filled path. */
+/** `fabric.rest <route>` — the route is the template (`POST /api/channels/{id}/messages`), never a filled path. */
 export const fabricRestSpan = (route: string): string => `fabric.rest ${route}`
 
 /**
@@ -48,8 +48,8 @@ export const Attr = {
   httpMethod: "http.request.method",
   route: "http.route",
   status: "http.response.status_code",
-  attempt: "attempt",
-  rpcMethod: "rpc.method"
+  /** tries of one Fabric REST call, retries included */
+  attempts: "fabric.attempts"
 } as const
 
 export const InboundOutcome = {
