@@ -1,6 +1,6 @@
 /**
  * The root program: composes every Layer and serves the host protocol on stdio until a graceful
- * stop. Only this file knows the whole graph: `ActiveLive` and `MainLive` name every service.
+ * stop. Only this file knows the whole graph: `ActiveLive` and `mainLive` name every service.
  *
  * Two lifetimes:
  * - the process: transport, writer, logger, telemetry, fiber registry, HTTP client;
@@ -36,7 +36,7 @@ import { Tools, toolCatalog } from "./tools/Tools.js"
 
 /**
  * Everything that lives from `initialize` to the stop, for one loaded profile. It needs the
- * ActiveProfile and, from the process (`MainLive`), HostApi, FiberRegistry, LastSeen and an
+ * ActiveProfile and, from the process (`mainLive`), HostApi, FiberRegistry, LastSeen and an
  * HttpClient. Read from the top: each line is built from the lines below it, so every service the
  * running plugin has is named here, once.
  */
@@ -52,59 +52,61 @@ export const ActiveLive = Layer.mergeAll(Tools.DefaultWithoutDependencies, Super
   Layer.provide(NodeContext.layer)
 )
 
-const ActivationLive = Layer.effect(
-  Activation,
-  Effect.gen(function*() {
-    const profile = yield* Profile
-    const root = yield* resolveProfileRoot(Option.none())
-    const context = yield* Effect.context<HostApi | FiberRegistry | LastSeen | HttpClient.HttpClient>()
-    return {
-      catalog: toolCatalog,
-      loadProfile: profile.load(root),
-      activate: (loaded: LoadedProfile) =>
-        Effect.gen(function*() {
-          const scope = yield* Effect.scope
-          // Built outside the `initialize` request's trace: services that keep their context
-          // would otherwise parent every later span (tool calls, sockets) under it.
-          const active = yield* Layer.buildWithScope(
-            ActiveLive.pipe(Layer.provide(Layer.succeed(ActiveProfile, loaded))),
-            scope
-          ).pipe(detached)
-          const tools = Context.get(active, Tools)
-          const sessions = Context.get(active, Sessions)
-          const supervisor = Context.get(active, Supervisor)
-          return {
-            profile: loaded,
-            callTool: tools.call,
-            // Warming and supervision share the session cache: one login per agent.
-            run: Effect.zipRight(Effect.forkIn(sessions.warm, scope), supervisor.start)
-          }
-        }).pipe(Effect.provide(context))
-    }
-  })
-).pipe(Layer.provide(Profile.Default))
+/** `profileDir`: the `--profile` argument, else PLEXUM_PROFILE_ROOT, else ~/.plexum. */
+const activationLive = (profileDir: Option.Option<string>) =>
+  Layer.effect(
+    Activation,
+    Effect.gen(function*() {
+      const profile = yield* Profile
+      const root = yield* resolveProfileRoot(profileDir)
+      const context = yield* Effect.context<HostApi | FiberRegistry | LastSeen | HttpClient.HttpClient>()
+      return {
+        catalog: toolCatalog,
+        loadProfile: profile.load(root),
+        activate: (loaded: LoadedProfile) =>
+          Effect.gen(function*() {
+            const scope = yield* Effect.scope
+            // Built outside the `initialize` request's trace: services that keep their context
+            // would otherwise parent every later span (tool calls, sockets) under it.
+            const active = yield* Layer.buildWithScope(
+              ActiveLive.pipe(Layer.provide(Layer.succeed(ActiveProfile, loaded))),
+              scope
+            ).pipe(detached)
+            const tools = Context.get(active, Tools)
+            const sessions = Context.get(active, Sessions)
+            const supervisor = Context.get(active, Supervisor)
+            return {
+              profile: loaded,
+              callTool: tools.call,
+              // Warming and supervision share the session cache: one login per agent.
+              run: Effect.zipRight(Effect.forkIn(sessions.warm, scope), supervisor.start)
+            }
+          }).pipe(Effect.provide(context))
+      }
+    })
+  ).pipe(Layer.provide(Profile.Default))
 
-export const MainLive = HostServer.Default.pipe(
-  Layer.provide(ActivationLive),
-  // After the host logger (a bad OTEL_* variable is logged, not printed on stdout), before
-  // activation (everything is traced, and telemetry is flushed after sockets have closed).
-  Layer.provideMerge(Telemetry.layer),
-  Layer.provideMerge(HostLoggerLive),
-  Layer.provideMerge(HostApi.Default),
-  Layer.provideMerge(FiberRegistry.Default),
-  Layer.provideMerge(LastSeen.Default),
-  Layer.provide(HostTransport.Stdio),
-  Layer.provide(Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici))
-)
+export const mainLive = (profileDir: Option.Option<string>) =>
+  HostServer.Default.pipe(
+    Layer.provide(activationLive(profileDir)),
+    // After the host logger (a bad OTEL_* variable is logged, not printed on stdout), before
+    // activation (everything is traced, and telemetry is flushed after sockets have closed).
+    Layer.provideMerge(Telemetry.layer),
+    Layer.provideMerge(HostLoggerLive),
+    Layer.provideMerge(HostApi.Default),
+    Layer.provideMerge(FiberRegistry.Default),
+    Layer.provideMerge(LastSeen.Default),
+    Layer.provide(HostTransport.Stdio),
+    Layer.provide(Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici))
+  )
 
 /** Serves until the host stops the plugin; closing the scope is the rest of the graceful stop. */
-export const main = Effect.scoped(Effect.flatMap(HostServer, (server) => server.serve)).pipe(
-  Effect.provide(MainLive)
-)
+export const main = (profileDir: Option.Option<string>) =>
+  Effect.scoped(Effect.flatMap(HostServer, (server) => server.serve)).pipe(Effect.provide(mainLive(profileDir)))
 
 /** Runs the plugin as this process: the only place that decides the exit status. */
-export const runPlugin = () =>
-  NodeRuntime.runMain(main, {
+export const runPlugin = (profileDir: string | undefined) =>
+  NodeRuntime.runMain(main(Option.fromNullable(profileDir)), {
     // The pretty logger writes to stdout, which belongs to the protocol; HostLogger logs instead.
     disablePrettyLogger: true,
     // Exit explicitly once the graceful stop is done: a handle a library left open must not

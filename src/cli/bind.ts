@@ -127,8 +127,10 @@ export const bindCommand = Command.make(
   Command.withDescription("Binds a Plexum channel to a Fabric channel: writes channels/<name>.json in the profile.")
 )
 
-/** The command over `process.argv`; needs the platform (FileSystem, Path, Terminal). */
 /** What the command needs besides the platform (FileSystem, Path, Terminal). */
 export const BindLive = Profile.Default
 
 export const bindCli = Command.run(bindCommand, { name: "plexum-fabric-bind", version: VERSION })
+
+/** The command over `argv`, as its bin runs it. */
+export const bindProgram = (argv: ReadonlyArray<string>) => bindCli(argv).pipe(Effect.provide(BindLive))

@@ -20,7 +20,7 @@ import { VERSION } from "../version.js"
 import { type CheckResult, type DoctorReport, makeReport, renderJson, renderText, skip } from "./doctor/Check.js"
 import { checkChannel, checkGuildAccess, checkLogin, checkSocket } from "./doctor/fabricChecks.js"
 import { checkBindings, checkConfig, checkIdentities, checkRoot } from "./doctor/profileChecks.js"
-import { profileOption } from "./CommandFailed.js"
+import { CommandFailed, profileOption } from "./CommandFailed.js"
 import { Progress } from "./Progress.js"
 
 /** Some check failed; the report says which. Makes the command's exit status 1. */
@@ -150,6 +150,13 @@ export const doctorCommand = Command.make("plexum-fabric-doctor", { profile: pro
 )
 
 export const cli = Command.run(doctorCommand, { name: "plexum-fabric-doctor", version: VERSION })
+
+/** The command over `argv`, as its bin runs it: a failed check was explained by the report. */
+export const doctorProgram = (argv: ReadonlyArray<string>) =>
+  cli(argv).pipe(
+    Effect.catchTag("DoctorFailed", (failed) => new CommandFailed({ message: failed.message })),
+    Effect.provide(DoctorLive)
+  )
 
 /** What the doctor needs besides the platform (FileSystem, Path, Terminal, HttpClient). */
 export const DoctorLive = Layer.mergeAll(Profile.Default, CenterApi.Default, GuildSocket.Default, Progress.Default)

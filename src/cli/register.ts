@@ -16,6 +16,7 @@ import { Profile, resolveProfileRoot } from "../profile/Profile.js"
 import { CONFIG_FILE } from "../profile/ProfileSchema.js"
 import { VERSION } from "../version.js"
 import { checkAgentId, CommandFailed, profileFailed, profileOption } from "./CommandFailed.js"
+import { possibleSecrets, withMaskedErrors } from "./MaskedArgs.js"
 
 /** An operator waits at a terminal: give up on a silent center well before they do. */
 export const loginTimeout = Duration.seconds(30)
@@ -147,3 +148,10 @@ export const RegisterLive = Layer.mergeAll(Profile.Default, IdentitiesStore.Defa
 
 /** The command over `process.argv`; needs the platform (FileSystem, Path, Terminal, HttpClient). */
 export const registerCli = Command.run(registerCommand, { name: "plexum-fabric-register", version: VERSION })
+
+/** The command over `argv`, as its bin runs it; a key given on the line is masked in any error. */
+export const registerProgram = (argv: ReadonlyArray<string>) =>
+  registerCli(argv).pipe(
+    withMaskedErrors(possibleSecrets(argv.slice(2), ["--agent-id", "--profile"])),
+    Effect.provide(RegisterLive)
+  )
