@@ -1,6 +1,6 @@
 /**
  * The root program: composes every Layer and serves the host protocol on stdio until a graceful
- * stop. Only this file knows the whole graph; each service names what it needs.
+ * stop. Only this file knows the whole graph: `ActiveLive` and `mainLive` name every service.
  *
  * Two lifetimes:
  * - the process: transport, writer, logger, telemetry, fiber registry, HTTP client;
@@ -12,10 +12,13 @@ import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, Layer, Option } from "effect"
 import { CenterApi } from "./fabric/CenterApi.js"
 import { FabricApi } from "./fabric/FabricApi.js"
+import { FabricHttp } from "./fabric/FabricHttp.js"
+import { GuildSocket } from "./fabric/GuildSocket.js"
 import { Activation } from "./host/Activation.js"
 import { HostApi, HostTransport } from "./host/HostApi.js"
 import { HostLoggerLive } from "./host/HostLogger.js"
 import { HostServer } from "./host/HostServer.js"
+import { CommandSync } from "./commands/CommandSync.js"
 import { CatchUp } from "./inbound/CatchUp.js"
 import { ChannelDirectory } from "./inbound/ChannelDirectory.js"
 import { ChannelQueue } from "./inbound/ChannelQueue.js"
@@ -29,84 +32,98 @@ import { PresenceSync } from "./presence/PresenceSync.js"
 import { Typing } from "./presence/Typing.js"
 import { Profile, resolveProfileRoot } from "./profile/Profile.js"
 import { ActiveProfile, type LoadedProfile } from "./profile/ProfileSchema.js"
-import { Sessions } from "./sessions/Sessions.js"
+import { Sessions, SessionsLive } from "./sessions/Sessions.js"
 import { FiberRegistry } from "./telemetry/FiberRegistry.js"
 import { detached } from "./telemetry/Spans.js"
 import * as Telemetry from "./telemetry/Telemetry.js"
+import { Membership } from "./tools/Membership.js"
 import { Tools, toolCatalog } from "./tools/Tools.js"
 
 /**
- * The inbound core below the Supervisor: per-channel state and hand-off, the per-agent memory,
- * the channel directories, catch-up and the continuity checks of each socket session. It needs
- * a CursorStore: the durable one here, an in-memory one in tests that do not restart.
+ * Inbound: one supervised socket per agent and guild (with command sync and presence on
+ * connect), each decided in batches by its SocketSession over the per-channel state of the
+ * ChannelQueue. It needs a CursorStore (durable in ActiveLive; in memory in the suites that never
+ * restart) and Typing, shared with the tools.
  */
-export const InboundCoreLive = SocketSession.Default.pipe(
-  Layer.provideMerge(Layer.mergeAll(ChannelDirectory.Default, Continuity.Default)),
-  Layer.provideMerge(Layer.mergeAll(CatchUp.Default, ChannelQueue.Default, Dedup.Default, WakePolicies.Default))
+export const InboundLive = Supervisor.DefaultWithoutDependencies.pipe(
+  Layer.provide(Layer.mergeAll(GuildSocket.Default, CommandSync.Default, SocketSession.Default)),
+  Layer.provide(Layer.mergeAll(ChannelDirectory.Default, Continuity.Default, CatchUp.Default, Dedup.Default, WakePolicies.Default)),
+  Layer.provide(ChannelQueue.Default)
 )
 
-/** Everything that lives from `initialize` to the stop, for one loaded profile. */
-const ActiveLive = Layer.mergeAll(Tools.Default, Supervisor.Default).pipe(
-  Layer.provide(InboundCoreLive),
-  Layer.provide(CursorStore.Default.pipe(Layer.provide(NodeContext.layer))),
+/**
+ * Everything that lives from `initialize` to the stop, for one loaded profile. It needs the
+ * ActiveProfile and, from the process (`mainLive`), HostApi, FiberRegistry and an HttpClient.
+ * Read from the top: each line is built from the lines below it, so every service the running
+ * plugin has is named here, once.
+ */
+export const ActiveLive = Layer.mergeAll(Tools.DefaultWithoutDependencies, InboundLive).pipe(
+  // Tools: membership checks. Inbound: the durable delivery state.
+  Layer.provide(Layer.mergeAll(Membership.Default, CursorStore.Default)),
+  // The agent's presence and typing, shared by inbound (on connect, on delivery) and the tools.
   Layer.provideMerge(Layer.mergeAll(Typing.Default, PresenceSync.Default)),
-  Layer.provideMerge(FabricApi.Default),
-  Layer.provideMerge(Sessions.Default),
-  Layer.provideMerge(CenterApi.Default)
+  // The Fabric side: guild REST with the agents' logins, over one HTTP wrapper.
+  Layer.provideMerge(FabricApi.DefaultWithoutDependencies),
+  Layer.provideMerge(SessionsLive),
+  Layer.provideMerge(CenterApi.DefaultWithoutDependencies),
+  Layer.provideMerge(FabricHttp.Default),
+  Layer.provide(NodeContext.layer)
 )
 
-const ActivationLive = Layer.effect(
-  Activation,
-  Effect.gen(function*() {
-    const profile = yield* Profile
-    const root = yield* resolveProfileRoot(Option.none())
-    const context = yield* Effect.context<HostApi | FiberRegistry | HttpClient.HttpClient>()
-    return {
-      catalog: toolCatalog,
-      loadProfile: profile.load(root),
-      activate: (loaded: LoadedProfile) =>
-        Effect.gen(function*() {
-          const scope = yield* Effect.scope
-          // Built outside the `initialize` request's trace: services that keep their context
-          // would otherwise parent every later span (tool calls, sockets) under it.
-          const active = yield* Layer.buildWithScope(
-            ActiveLive.pipe(Layer.provide(Layer.succeed(ActiveProfile, loaded))),
-            scope
-          ).pipe(detached)
-          const tools = Context.get(active, Tools)
-          const sessions = Context.get(active, Sessions)
-          const supervisor = Context.get(active, Supervisor)
-          return {
-            profile: loaded,
-            callTool: tools.call,
-            // Warming and supervision share the session cache: one login per agent.
-            run: Effect.zipRight(Effect.forkIn(sessions.warm, scope), supervisor.start)
-          }
-        }).pipe(Effect.provide(context))
-    }
-  })
-).pipe(Layer.provide(Profile.Default))
+/** `profileDir`: the `--profile` argument, else PLEXUM_PROFILE_ROOT, else ~/.plexum. */
+const activationLive = (profileDir: Option.Option<string>) =>
+  Layer.effect(
+    Activation,
+    Effect.gen(function*() {
+      const profile = yield* Profile
+      const root = yield* resolveProfileRoot(profileDir)
+      const context = yield* Effect.context<HostApi | FiberRegistry | HttpClient.HttpClient>()
+      return {
+        catalog: toolCatalog,
+        loadProfile: profile.load(root),
+        activate: (loaded: LoadedProfile) =>
+          Effect.gen(function*() {
+            const scope = yield* Effect.scope
+            // Built outside the `initialize` request's trace: services that keep their context
+            // would otherwise parent every later span (tool calls, sockets) under it.
+            const active = yield* Layer.buildWithScope(
+              ActiveLive.pipe(Layer.provide(Layer.succeed(ActiveProfile, loaded))),
+              scope
+            ).pipe(detached)
+            const tools = Context.get(active, Tools)
+            const sessions = Context.get(active, Sessions)
+            const supervisor = Context.get(active, Supervisor)
+            return {
+              profile: loaded,
+              callTool: tools.call,
+              // Warming and supervision share the session cache: one login per agent.
+              run: Effect.zipRight(Effect.forkIn(sessions.warm, scope), supervisor.start)
+            }
+          }).pipe(Effect.provide(context))
+      }
+    })
+  ).pipe(Layer.provide(Profile.Default))
 
-export const MainLive = HostServer.Default.pipe(
-  Layer.provide(ActivationLive),
-  // After the host logger (a bad OTEL_* variable is logged, not printed on stdout), before
-  // activation (everything is traced, and telemetry is flushed after sockets have closed).
-  Layer.provideMerge(Telemetry.layer),
-  Layer.provideMerge(HostLoggerLive),
-  Layer.provideMerge(HostApi.Default),
-  Layer.provideMerge(FiberRegistry.Default),
-  Layer.provide(HostTransport.Stdio),
-  Layer.provide(Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici))
-)
+export const mainLive = (profileDir: Option.Option<string>) =>
+  HostServer.Default.pipe(
+    Layer.provide(activationLive(profileDir)),
+    // After the host logger (a bad OTEL_* variable is logged, not printed on stdout), before
+    // activation (everything is traced, and telemetry is flushed after sockets have closed).
+    Layer.provideMerge(Telemetry.layer),
+    Layer.provideMerge(HostLoggerLive),
+    Layer.provideMerge(HostApi.Default),
+    Layer.provideMerge(FiberRegistry.Default),
+    Layer.provide(HostTransport.Stdio),
+    Layer.provide(Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici))
+  )
 
 /** Serves until the host stops the plugin; closing the scope is the rest of the graceful stop. */
-export const main = Effect.scoped(Effect.flatMap(HostServer, (server) => server.serve)).pipe(
-  Effect.provide(MainLive)
-)
+export const main = (profileDir: Option.Option<string>) =>
+  Effect.scoped(Effect.flatMap(HostServer, (server) => server.serve)).pipe(Effect.provide(mainLive(profileDir)))
 
 /** Runs the plugin as this process: the only place that decides the exit status. */
-export const runPlugin = () =>
-  NodeRuntime.runMain(main, {
+export const runPlugin = (profileDir: string | undefined) =>
+  NodeRuntime.runMain(main(Option.fromNullable(profileDir)), {
     // The pretty logger writes to stdout, which belongs to the protocol; HostLogger logs instead.
     disablePrettyLogger: true,
     // Exit explicitly once the graceful stop is done: a handle a library left open must not

@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-import { Effect } from "effect"
-import { bindCli, BindLive } from "../cli/bind.js"
-import { runOperator } from "./runOperator.js"
+import { startOperator } from "./startOperator.js"
 
-runOperator("plexum-fabric-bind", bindCli(process.argv).pipe(Effect.provide(BindLive)))
+await startOperator("plexum-fabric-bind", async () => (await import("../cli/bind.js")).bindProgram)

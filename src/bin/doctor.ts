@@ -1,14 +1,4 @@
 #!/usr/bin/env node
-import { Effect } from "effect"
-import { CommandFailed } from "../cli/CommandFailed.js"
-import { cli, DoctorLive } from "../cli/doctor.js"
-import { runOperator } from "./runOperator.js"
+import { startOperator } from "./startOperator.js"
 
-/** A failed check was explained by the report; the status line on stderr just sums it up. */
-runOperator(
-  "plexum-fabric-doctor",
-  cli(process.argv).pipe(
-    Effect.catchTag("DoctorFailed", (failed) => new CommandFailed({ message: failed.message })),
-    Effect.provide(DoctorLive)
-  )
-)
+await startOperator("plexum-fabric-doctor", async () => (await import("../cli/doctor.js")).doctorProgram)

@@ -7,6 +7,7 @@ import type { HttpClient } from "@effect/platform"
 import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Logger, Option } from "effect"
 import type { CommandFailed } from "../cli/CommandFailed.js"
+import { type CommandName, usageText } from "../cli/Usage.js"
 
 const exitCode = (exit: Exit.Exit<unknown, unknown>): number =>
   Exit.match(exit, {
@@ -30,21 +31,42 @@ const stderrLogger = (name: string) =>
 const platformLive = (name: string) =>
   Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici, Logger.replace(Logger.defaultLogger, stderrLogger(name)))
 
-/** @effect/cli has already printed a usage error; a CommandFailed is printed here. */
-const report = (name: string, cause: Cause.Cause<CommandFailed | ValidationError.ValidationError>) =>
+/** @effect/cli has already printed what was wrong with the usage: the usage follows. */
+const report = (name: CommandName, cause: Cause.Cause<CommandFailed | ValidationError.ValidationError>) =>
   Option.match(Cause.failureOption(cause), {
     onSome: (error) =>
-      ValidationError.isValidationError(error) ? Effect.void : Console.error(`${name}: ${error.message}`),
+      ValidationError.isValidationError(error)
+        ? Console.error(`\n${usageText(name)}`)
+        : Console.error(`${name}: ${error.message}`),
     onNone: () =>
       Cause.isInterruptedOnly(cause) ? Effect.void : Console.error(`${name}: unexpected failure\n${Cause.pretty(cause)}`)
   })
 
+/** NO_COLOR (no-color.org) or a pipe or file: no ANSI escapes. */
+const colourOff = (stream: NodeJS.WriteStream) =>
+  (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "") || stream.isTTY !== true
+
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g
+
+const plain = (stream: NodeJS.WriteStream) => (value: unknown) =>
+  colourOff(stream) && typeof value === "string" ? value.replace(ANSI, "") : value
+
+/** @effect/cli styles its help and errors with ANSI codes: they are dropped where colour is off. */
+const withPlainText = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Effect.console, (console) =>
+    Effect.withConsole(self, {
+      ...console,
+      log: (...args: ReadonlyArray<unknown>) => console.log(...args.map(plain(process.stdout))),
+      error: (...args: ReadonlyArray<unknown>) => console.error(...args.map(plain(process.stderr)))
+    }))
+
 export const runOperator = <E extends CommandFailed | ValidationError.ValidationError>(
-  name: string,
+  name: CommandName,
   command: Effect.Effect<void, E, NodeContext.NodeContext | HttpClient.HttpClient>
 ): void =>
   command.pipe(
     Effect.tapErrorCause((cause) => report(name, cause)),
+    withPlainText,
     Effect.provide(platformLive(name)),
     NodeRuntime.runMain({
       disableErrorReporting: true,

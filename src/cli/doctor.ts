@@ -14,13 +14,14 @@ import { FabricApi } from "../fabric/FabricApi.js"
 import type { Session } from "../fabric/FabricContract.js"
 import { GuildSocket } from "../fabric/GuildSocket.js"
 import { formatProfileError, Profile, resolveProfileRoot } from "../profile/Profile.js"
-import { ActiveProfile, type LoadedProfile } from "../profile/ProfileSchema.js"
-import { Sessions } from "../sessions/Sessions.js"
+import { ActiveProfile, type Binding, type LoadedProfile } from "../profile/ProfileSchema.js"
+import { describeWakePolicy, effectiveWakePolicy } from "../profile/WakePolicy.js"
+import { SessionsLive } from "../sessions/Sessions.js"
 import { VERSION } from "../version.js"
-import { type CheckResult, type DoctorReport, makeReport, renderJson, renderText, skip } from "./doctor/Check.js"
-import { checkChannel, checkGuildAccess, checkLogin, checkSocket } from "./doctor/fabricChecks.js"
+import { type CheckResult, type DoctorReport, makeReport, pass, renderJson, renderText, skip } from "./doctor/Check.js"
+import { checkChannel, checkGuildAccess, checkLogin, checkSocket, socketId, socketTitle } from "./doctor/fabricChecks.js"
 import { checkBindings, checkConfig, checkIdentities, checkRoot } from "./doctor/profileChecks.js"
-import { profileOption } from "./CommandFailed.js"
+import { CommandFailed, profileOption } from "./CommandFailed.js"
 import { Progress } from "./Progress.js"
 
 /** Some check failed; the report says which. Makes the command's exit status 1. */
@@ -55,38 +56,62 @@ const fabricChecks = (loaded: LoadedProfile) =>
       if (Option.isSome(facts.session)) sessions.set(identity.agentId, facts.session.value)
     }
 
-    const guildsToProbe = new Map<string, { readonly agentId: string; readonly guildNodeId: string; readonly session: Session }>()
+    // One socket per (agent, guild): probed when some binding of it got that far, else skipped
+    // with the first reason, so that every socket the plugin would open has a line.
+    const sockets = new Map<string, { readonly agentId: string; readonly guildNodeId: string; readonly probe: Session | string }>()
+    const socketFor = (binding: Binding, probe: Session | string) => {
+      const key = `${binding.agentId}@${binding.guildNodeId}`
+      const known = sockets.get(key)
+      if (known === undefined || (typeof known.probe === "string" && typeof probe !== "string")) {
+        sockets.set(key, { agentId: binding.agentId, guildNodeId: binding.guildNodeId, probe })
+      }
+    }
     for (const binding of loaded.bindings) {
       const session = sessions.get(binding.agentId)
       if (session === undefined) {
+        const why = `agent ${binding.agentId} did not log in`
         results.push(
           ...skipAll([
             [`guild:${binding.name}`, `guild ${binding.guildNodeId} (binding ${binding.name})`],
             [`channel:${binding.name}`, `channel ${binding.channelId} (binding ${binding.name})`]
-          ], `agent ${binding.agentId} did not log in`)
+          ], why)
         )
+        socketFor(binding, why)
         continue
       }
       const access = checkGuildAccess(binding, session)
       results.push(access)
       if (access.status !== "pass") {
-        results.push(skip(`channel:${binding.name}`, `channel ${binding.channelId} (binding ${binding.name})`, `guild ${binding.guildNodeId} is not accessible`))
+        const why = `guild ${binding.guildNodeId} is not accessible`
+        results.push(skip(`channel:${binding.name}`, `channel ${binding.channelId} (binding ${binding.name})`, why))
+        socketFor(binding, why)
         continue
       }
       results.push(yield* progress.step(`checking channel ${binding.name}`, checkChannel(binding, session.user.id), { transient: true }))
-      guildsToProbe.set(`${binding.agentId}@${binding.guildNodeId}`, { agentId: binding.agentId, guildNodeId: binding.guildNodeId, session })
+      socketFor(binding, session)
     }
 
-    for (const { agentId, guildNodeId, session } of guildsToProbe.values()) {
+    for (const { agentId, guildNodeId, probe } of sockets.values()) {
       results.push(
-        yield* progress.step(`socket.io handshake ${agentId}@${guildNodeId}`, checkSocket(agentId, guildNodeId, session), { transient: true })
+        typeof probe === "string"
+          ? skip(socketId(agentId, guildNodeId), socketTitle(agentId, guildNodeId), probe)
+          : yield* progress.step(`socket.io handshake ${agentId}@${guildNodeId}`, checkSocket(agentId, guildNodeId, probe), { transient: true })
       )
     }
     return results
   }).pipe(Effect.provide(FabricApi.Default.pipe(
-    Layer.provide(Sessions.Default),
+    Layer.provide(SessionsLive),
     Layer.provide(Layer.succeed(ActiveProfile, doctorProfile(loaded)))
   )))
+
+/**
+ * Who may wake each agent that has a binding (profile.md v1.1): information, it cannot fail.
+ * The plugin decides with the same `effectiveWakePolicy`.
+ */
+const wakePolicies = (loaded: LoadedProfile): Array<CheckResult> =>
+  [...new Set(loaded.bindings.map((b) => b.agentId))].sort().map((agentId) =>
+    pass(`wake:${agentId}`, `wake policy of agent ${agentId}`, describeWakePolicy(effectiveWakePolicy(loaded.config, agentId)))
+  )
 
 /** Runs every check against the profile at `root` (absolute). Never fails: failures are lines. */
 export const diagnose = Effect.fn("doctor.diagnose")(function*(root: string) {
@@ -127,6 +152,7 @@ export const diagnose = Effect.fn("doctor.diagnose")(function*(root: string) {
     status: "pass",
     detail: `${loaded.right.bindings.length} binding(s), ${[...loaded.right.identities.values()].filter((i) => i.enabled).length} enabled agent(s)`
   })
+  results.push(...wakePolicies(loaded.right))
   results.push(...(yield* fabricChecks(loaded.right)))
   return makeReport(root, results)
 })
@@ -140,7 +166,9 @@ export const doctor = Effect.fn("doctor")(function*(options: { readonly profile:
   if (!report.ok) {
     return yield* new DoctorFailed({
       failed: report.failed,
-      message: `${report.failed} check(s) failed; each ✗ line above says what to do`
+      message: `${report.failed} check(s) failed; ${
+        options.json ? `each check with "status": "fail" has a "fix"` : "each ✗ line above says what to do"
+      }`
     })
   }
 })
@@ -150,6 +178,13 @@ export const doctorCommand = Command.make("plexum-fabric-doctor", { profile: pro
 )
 
 export const cli = Command.run(doctorCommand, { name: "plexum-fabric-doctor", version: VERSION })
+
+/** The command over `argv`, as its bin runs it: a failed check was explained by the report. */
+export const doctorProgram = (argv: ReadonlyArray<string>) =>
+  cli(argv).pipe(
+    Effect.catchTag("DoctorFailed", (failed) => new CommandFailed({ message: failed.message })),
+    Effect.provide(DoctorLive)
+  )
 
 /** What the doctor needs besides the platform (FileSystem, Path, Terminal, HttpClient). */
 export const DoctorLive = Layer.mergeAll(Profile.Default, CenterApi.Default, GuildSocket.Default, Progress.Default)

@@ -2,6 +2,7 @@
  * `plexum-fabric-register --agent-id <id> --api-key <key> [--profile <dir>] [--disable] [--no-verify]`:
  * checks the key by logging in to the Fabric center (unless --no-verify), then adds or replaces
  * the agent's entry in `fabric-identities.json`. The key is never printed, logged or traced.
+ * `--list` prints the registered agents (never their keys).
  *
  * Results go to stdout; a failure is a CommandFailed for the bin entry to print on stderr.
  */
@@ -16,6 +17,8 @@ import { Profile, resolveProfileRoot } from "../profile/Profile.js"
 import { CONFIG_FILE } from "../profile/ProfileSchema.js"
 import { VERSION } from "../version.js"
 import { checkAgentId, CommandFailed, profileFailed, profileOption } from "./CommandFailed.js"
+import { possibleSecrets, withMaskedErrors } from "./MaskedArgs.js"
+import { Progress } from "./Progress.js"
 
 /** An operator waits at a terminal: give up on a silent center well before they do. */
 export const loginTimeout = Duration.seconds(30)
@@ -65,9 +68,10 @@ const loginFailed = (center: string, agentId: string) => (error: FabricError): C
 const verify = Effect.fnUntraced(function*(root: string, agentId: string, apiKey: Redacted.Redacted<string>) {
   const profile = yield* Profile
   const center = yield* CenterApi
+  const progress = yield* Progress
   const config = yield* profile.loadConfig(root).pipe(Effect.mapError(profileFailed))
   const base = config.center_api_base
-  const session = yield* center.login(base, apiKey).pipe(
+  const session = yield* progress.step(`logging in agent ${agentId} at ${base}`, center.login(base, apiKey).pipe(
     // The retries and timeouts the plugin itself would use with this profile.
     Effect.provideService(RequestPolicy, requestPolicy(config)),
     Effect.mapError(loginFailed(base, agentId)),
@@ -79,7 +83,7 @@ const verify = Effect.fnUntraced(function*(root: string, agentId: string, apiKey
             `check that it is running and reachable; ${nothingWritten}`
         })
     })
-  )
+  ))
   return { center: base, user: session.user }
 })
 
@@ -142,8 +146,40 @@ export const registerCommand = Command.make(
   )
 )
 
-/** What the command needs besides the platform (FileSystem, Path, Terminal, HttpClient). */
-export const RegisterLive = Layer.mergeAll(Profile.Default, IdentitiesStore.Default, CenterApi.Default)
+/** One line per registered agent (tab-separated: agent, enabled or disabled, bindings); never a key. */
+export const listAgents = Effect.fn("register.list")(function*(input: { readonly profile: Option.Option<string> }) {
+  const root = yield* resolveProfileRoot(input.profile)
+  const loaded = yield* Effect.flatMap(Profile, (profile) => profile.load(root)).pipe(
+    Effect.mapError((error) => new CommandFailed({ message: `${profileFailed(error).message}; fix it first, then list again` }))
+  )
+  const agents = [...loaded.identities.values()].sort((a, b) => a.agentId.localeCompare(b.agentId))
+  if (agents.length === 0) {
+    return yield* Console.log(`no agent is registered in ${root}; register one with plexum-fabric-register --agent-id <id> --api-key <key>`)
+  }
+  for (const agent of agents) {
+    const bindings = loaded.bindings.filter((b) => b.agentId === agent.agentId).length
+    yield* Console.log([agent.agentId, agent.enabled ? "enabled" : "disabled", `${bindings} binding(s)`].join("\t"))
+  }
+})
 
-/** The command over `process.argv`; needs the platform (FileSystem, Path, Terminal, HttpClient). */
-export const registerCli = Command.run(registerCommand, { name: "plexum-fabric-register", version: VERSION })
+const listCommand = Command.make(
+  "plexum-fabric-register",
+  { list: Options.boolean("list").pipe(Options.withDescription("list the registered agents")), profile: profileOption },
+  listAgents
+)
+
+/** What the command needs besides the platform (FileSystem, Path, Terminal, HttpClient). */
+export const RegisterLive = Layer.mergeAll(Profile.Default, IdentitiesStore.Default, CenterApi.Default, Progress.Default)
+
+const runConfig = { name: "plexum-fabric-register", version: VERSION }
+
+/** The command over `argv` (`--list` is a mode of its own); needs the platform (FileSystem, Path, Terminal, HttpClient). */
+export const registerCli = (argv: ReadonlyArray<string>) =>
+  argv.slice(2).includes("--list") ? Command.run(listCommand, runConfig)(argv) : Command.run(registerCommand, runConfig)(argv)
+
+/** The command over `argv`, as its bin runs it; a key given on the line is masked in any error. */
+export const registerProgram = (argv: ReadonlyArray<string>) =>
+  registerCli(argv).pipe(
+    withMaskedErrors(possibleSecrets(argv.slice(2), ["--agent-id", "--profile"])),
+    Effect.provide(RegisterLive)
+  )

@@ -1,14 +1,13 @@
 /**
- * Guild REST calls on behalf of a Plexum agent. The guild token comes from Sessions; a 401
- * drops the login that issued it and the call is tried once more with a fresh token; 429 and
- * 5xx are retried by FabricHttp as fabric-api.md says.
+ * Guild REST calls on behalf of a Plexum agent. The guild token comes from GuildAccessSource
+ * (Sessions); a 401 drops the login that issued it and the call is tried once more with a fresh
+ * token; 429 and 5xx are retried by FabricHttp as fabric-api.md says.
  */
 import { Effect, Schema } from "effect"
-import { ActiveProfile } from "../profile/ProfileSchema.js"
-import { type GuildAccess, type SessionError, Sessions } from "../sessions/Sessions.js"
 import * as C from "./FabricContract.js"
 import { FabricError } from "./FabricError.js"
-import { type FabricRequest, FabricHttp, RequestPolicy, requestPolicy } from "./FabricHttp.js"
+import { type FabricRequest, FabricHttp, RequestPolicy } from "./FabricHttp.js"
+import { type GuildAccess, GuildAccessSource, type SessionError } from "./GuildAccess.js"
 
 export type FabricCallError = FabricError | SessionError
 
@@ -23,7 +22,7 @@ export interface HistoryQuery {
   readonly limit?: number
 }
 
-/** A guild request without where it goes and with what token: Sessions decide those. */
+/** A guild request without where it goes and with what token: GuildAccessSource decides those. */
 type GuildRequest<A, I> = Omit<FabricRequest<A, I>, "base" | "target" | "token">
 
 /** Counted as Fabric counts: in Unicode code points. */
@@ -102,10 +101,9 @@ export const onEndpoint = (url: string, endpoint: string): URL | undefined => {
 
 export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/FabricApi", {
   effect: Effect.gen(function*() {
-    const profile = yield* ActiveProfile
-    const sessions = yield* Sessions
+    const sessions = yield* GuildAccessSource
     const http = yield* FabricHttp
-    const policy = requestPolicy(profile.config)
+    const policy = sessions.policy
 
     const send = <A, I>(access: GuildAccess, request: GuildRequest<A, I>) =>
       http.request({ ...request, base: access.endpoint, target: `guild ${access.guildNodeId}`, token: access.token }).pipe(

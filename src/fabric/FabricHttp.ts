@@ -12,8 +12,8 @@ import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
 import type { HttpClientError, HttpClientResponse } from "@effect/platform"
 import { Context, Data, Duration, Effect, Metric, Option, ParseResult, Ref, Schedule, Schema, Stream } from "effect"
 import type { Redacted } from "effect"
-import { defaultConfig, type PluginConfig } from "../profile/ProfileSchema.js"
 import { restCalls } from "../telemetry/Metrics.js"
+import { Attr, fabricRestSpan } from "../telemetry/Spans.js"
 import { ErrorBody, RETRY_AFTER_HEADER, type RouteName, RouteTemplates, statusRule } from "./FabricContract.js"
 import { FabricError } from "./FabricError.js"
 
@@ -27,13 +27,22 @@ export interface RequestPolicyShape {
   readonly maxRetries: number
 }
 
-export const requestPolicy = (config: Pick<PluginConfig, "request_timeout_seconds" | "max_retries">): RequestPolicyShape => ({
+/** The defaults of `request_timeout_seconds` and `max_retries` (profile.md). */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 15
+export const DEFAULT_MAX_RETRIES = 4
+
+/** The policy of a profile's `config.json` (fields as profile.md names them). */
+export const requestPolicy = (config: {
+  readonly request_timeout_seconds: number
+  readonly max_retries: number
+}): RequestPolicyShape => ({
   timeout: Duration.seconds(config.request_timeout_seconds),
   maxRetries: config.max_retries
 })
 
 export class RequestPolicy extends Context.Reference<RequestPolicy>()("plexum-fabric/RequestPolicy", {
-  defaultValue: () => requestPolicy(defaultConfig)
+  defaultValue: () =>
+    requestPolicy({ request_timeout_seconds: DEFAULT_REQUEST_TIMEOUT_SECONDS, max_retries: DEFAULT_MAX_RETRIES })
 }) {}
 
 /** First backoff step; each further one doubles, up to `RETRY_MAX_DELAY`, ±20 % jitter. */
@@ -280,7 +289,7 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
       Effect.gen(function*() {
         const response = yield* client.execute(build(request, body))
         yield* count(request, response.status)
-        yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
+        yield* Effect.annotateCurrentSpan(Attr.status, response.status)
         if (statusRule(response.status) === "ok") return yield* onOk(response)
         return yield* onRefusal(request, response, yield* response.text)
       }).pipe(
@@ -316,12 +325,12 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
           Effect.zipRight(attempt(request, body, policy, onOk)),
           Effect.retry(retryPolicy(policy.maxRetries)),
           Effect.catchTag("Retryable", (last) => Effect.flatMap(Ref.get(attempts), (n) => Effect.fail(exhausted(request, last, n)))),
-          Effect.ensuring(Effect.flatMap(Ref.get(attempts), (n) => Effect.annotateCurrentSpan("fabric.attempts", n)))
+          Effect.ensuring(Effect.flatMap(Ref.get(attempts), (n) => Effect.annotateCurrentSpan(Attr.attempts, n)))
         )
       }).pipe(
-        Effect.withSpan(`fabric.rest ${RouteTemplates[request.route]}`, {
+        Effect.withSpan(fabricRestSpan(RouteTemplates[request.route]), {
           kind: "client",
-          attributes: { "http.request.method": methodOf(request.route), "http.route": RouteTemplates[request.route] }
+          attributes: { [Attr.httpMethod]: methodOf(request.route), [Attr.route]: RouteTemplates[request.route] }
         })
       )
 

@@ -5,8 +5,7 @@
 import { Context, type Effect, type Scope } from "effect"
 import type { ProfileError } from "../profile/Profile.js"
 import type { LoadedProfile } from "../profile/ProfileSchema.js"
-import type { ToolInfo, ToolResult } from "../tools/Tool.js"
-import type { UnknownTool } from "../tools/Tools.js"
+import type { ToolInfo, ToolResult, UnknownTool } from "./HostProtocol.js"
 
 export interface ActivePlugin {
   readonly profile: LoadedProfile

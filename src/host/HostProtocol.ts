@@ -71,6 +71,27 @@ export const Inbound = Schema.Struct({
 })
 export type Inbound = typeof Inbound.Type
 
-export const sessionIdOf = (channelId: string) => `s_fab_${channelId}`
-export const channelIdOfSession = (sessionId: string): string | undefined =>
-  sessionId.startsWith("s_fab_") && sessionId.length > 6 ? sessionId.slice(6) : undefined
+/** Until src/inbound imports it from its leaf module (the lead's rewrite): then this line goes. */
+
+// ---------------------------------------------------------------------------------------------
+// MCP tool shapes (`tools/list`, `tools/call`)
+
+export interface ToolInfo {
+  readonly name: string
+  readonly description: string
+  /** JSON Schema of the arguments. */
+  readonly inputSchema: unknown
+}
+
+/** MCP content blocks a tool result carries: text, and (v1.1, `read_attachment`) images. */
+export type ContentBlock =
+  | { readonly type: "text"; readonly text: string }
+  | { readonly type: "image"; readonly data: string; readonly mimeType: string }
+
+export interface ToolResult {
+  readonly content: ReadonlyArray<ContentBlock>
+  readonly isError?: boolean
+}
+
+/** `tools/call` named no tool of the catalog: answered with -32602. */
+export class UnknownTool extends Schema.TaggedError<UnknownTool>()("UnknownTool", { name: Schema.String }) {}

@@ -119,15 +119,17 @@ export class HostServer extends Effect.Service<HostServer>()("plexum-fabric/Host
         const current = active!
         const profile = yield* activation.loadProfile
         if (sameChannels(profile, current.plugin.profile)) return
-        yield* Scope.close(current.scope, Exit.void)
-        active = yield* activate(profile)
-        yield* runInBackground(active)
-        yield* host.notify(Methods.toolsListChanged)
-        yield* Effect.logInfo(`profile changed: now ${profile.bindings.length} channel binding(s)`)
+        // Traced only when something changed: a look that finds nothing new is not an event.
+        yield* Effect.gen(function*() {
+          yield* Scope.close(current.scope, Exit.void)
+          active = yield* activate(profile)
+          yield* runInBackground(active)
+          yield* host.notify(Methods.toolsListChanged)
+          yield* Effect.logInfo(`profile changed: now ${profile.bindings.length} channel binding(s)`)
+        }).pipe(Effect.withSpan("HostServer.reload"))
       }).pipe(
         Effect.catchTag("ProfileError", (error) =>
-          Effect.logWarning(`profile change ignored, the running configuration stays: ${formatProfileError(error)}`)),
-        Effect.withSpan("HostServer.reload")
+          Effect.logWarning(`profile change ignored, the running configuration stays: ${formatProfileError(error)}`))
       )
 
       /** After `initialize` is answered: logs may go to the host, and background work starts. */

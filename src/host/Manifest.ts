@@ -1,5 +1,5 @@
 import { PLUGIN_NAME, type Binding } from "../profile/ProfileSchema.js"
-import type { ToolInfo } from "../tools/Tool.js"
+import type { ToolInfo } from "./HostProtocol.js"
 import { VERSION } from "../version.js"
 
 /** `plexum/manifest` (host-protocol.md): one channel per binding, every tool. */

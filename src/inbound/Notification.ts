@@ -3,7 +3,8 @@
  * v1.1 additions), encoded once, on the hot path: a plain object and one JSON.stringify.
  */
 import type { Channel, Message } from "../fabric/FabricContract.js"
-import { Methods, type Inbound, sessionIdOf } from "../host/HostProtocol.js"
+import { Methods, type Inbound } from "../host/HostProtocol.js"
+import { sessionIdOf } from "../SessionId.js"
 import { notificationLine } from "../host/JsonRpc.js"
 import type { Binding } from "../profile/ProfileSchema.js"
 import type { MergedBurst } from "./Coalescer.js"

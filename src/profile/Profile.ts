@@ -206,20 +206,32 @@ export class Profile extends Effect.Service<Profile>()("plexum-fabric/Profile", 
       return yield* decodeProfileFile(PluginConfigFile, Option.getOrElse(json, () => ({})), configContext)
     })
 
-    /** A secret readable by others still works, but the operator should know. */
-    const warnIfShared = (root: string) =>
-      fs.stat(path.join(root, IDENTITIES_FILE)).pipe(
-        Effect.flatMap((info) =>
-          process.platform !== "win32" && (info.mode & 0o077) !== 0
-            ? Effect.logWarning(
-              `${IDENTITIES_FILE} holds API keys but other users may read it (mode ${
-                (info.mode & 0o777).toString(8).padStart(4, "0")
-              }); restrict it with: chmod 600 ${path.join(root, IDENTITIES_FILE)}`
-            )
-            : Effect.void
-        ),
+    /**
+     * The mode last warned about, per identities file: the plugin loads the profile more than
+     * once (initialize, then a look for changes made while it started), and one warning per
+     * file state is enough.
+     */
+    const warnedModes = new Map<string, number>()
+
+    /** A secret readable by others still works, but the operator should know (once per mode). */
+    const warnIfShared = (root: string) => {
+      const file = path.join(root, IDENTITIES_FILE)
+      return fs.stat(file).pipe(
+        Effect.flatMap((info) => {
+          const mode = info.mode & 0o777
+          const shared = process.platform !== "win32" && (mode & 0o077) !== 0
+          if (!shared) return Effect.sync(() => void warnedModes.delete(file))
+          if (warnedModes.get(file) === mode) return Effect.void
+          warnedModes.set(file, mode)
+          return Effect.logWarning(
+            `${IDENTITIES_FILE} holds API keys but other users may read it (mode ${
+              mode.toString(8).padStart(4, "0")
+            }); restrict it with: chmod 600 ${file}`
+          )
+        }),
         Effect.ignore
       )
+    }
 
     const loadIdentities = Effect.fnUntraced(function*(root: string) {
       const json = yield* readJson(root, IDENTITIES_FILE)

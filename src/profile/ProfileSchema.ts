@@ -4,6 +4,7 @@
  */
 import { Context, Redacted, Schema } from "effect"
 import { SlashCommand } from "../fabric/FabricContract.js"
+import { DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT_SECONDS } from "../fabric/FabricHttp.js"
 
 export const PLUGIN_NAME = "plexum-fabric-channel"
 
@@ -71,9 +72,9 @@ export const PluginConfigFile = Schema.Struct({
   /** Deliver messages posted before the plugin started (first connect). Off: only new ones. */
   replay_on_start: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   /** Upper bound for one REST call to Fabric. */
-  request_timeout_seconds: Schema.optionalWith(PositiveInt, { default: () => 15 }),
+  request_timeout_seconds: Schema.optionalWith(PositiveInt, { default: () => DEFAULT_REQUEST_TIMEOUT_SECONDS }),
   /** Retries of a transient Fabric failure (5xx, refused, timeout, 429) before it is reported. */
-  max_retries: Schema.optionalWith(NonNegativeInt, { default: () => 4 })
+  max_retries: Schema.optionalWith(NonNegativeInt, { default: () => DEFAULT_MAX_RETRIES })
 })
 export type PluginConfig = typeof PluginConfigFile.Type
 

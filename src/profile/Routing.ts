@@ -3,7 +3,7 @@
  * bindings, so the rules are tested without sockets or files.
  */
 import { Either } from "effect"
-import { channelIdOfSession } from "../host/HostProtocol.js"
+import { channelIdOfSession } from "../SessionId.js"
 import type { Binding } from "./ProfileSchema.js"
 
 const byName = (a: Binding, b: Binding) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)

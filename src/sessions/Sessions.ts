@@ -5,19 +5,13 @@
  * failed (`invalidate` with its generation), so N sockets of one agent that fail together cause
  * one new login, not N.
  */
-import { Cache, Duration, Effect, Exit, Option, Redacted, Ref, Schema } from "effect"
+import { Cache, Duration, Effect, Exit, Layer, Option, Ref } from "effect"
 import { CenterApi } from "../fabric/CenterApi.js"
 import type { Session } from "../fabric/FabricContract.js"
 import type { FabricError } from "../fabric/FabricError.js"
 import { RequestPolicy, requestPolicy } from "../fabric/FabricHttp.js"
+import { type GuildAccess, GuildAccessSource, SessionError } from "../fabric/GuildAccess.js"
 import { ActiveProfile, CONFIG_FILE, IDENTITIES_FILE, type LoadedProfile } from "../profile/ProfileSchema.js"
-
-export class SessionError extends Schema.TaggedError<SessionError>()("SessionError", {
-  agentId: Schema.String,
-  guildNodeId: Schema.optional(Schema.String),
-  reason: Schema.Literal("no_identity", "login_failed", "no_guild_access", "center_unavailable"),
-  message: Schema.String
-}) {}
 
 export interface AgentSession {
   readonly agentId: string
@@ -25,17 +19,6 @@ export interface AgentSession {
   /** The agent's own Fabric user id. */
   readonly userId: string
   /** Increases with every login of this agent; lets `invalidate` skip a session already replaced. */
-  readonly generation: number
-}
-
-export interface GuildAccess {
-  readonly agentId: string
-  readonly guildNodeId: string
-  readonly endpoint: string
-  readonly token: Redacted.Redacted<string>
-  /** When the token expires (epoch ms, Fabric's `expires_at`); NaN when Fabric sent no usable time. */
-  readonly expiresAt: number
-  readonly userId: string
   readonly generation: number
 }
 
@@ -172,6 +155,12 @@ export class Sessions extends Effect.Service<Sessions>()("plexum-fabric/Sessions
       })
     ).pipe(Effect.withSpan("Sessions.warm"), Effect.annotateLogs({ service: "Sessions" }))
 
-    return { get, guild, invalidate, warm } as const
+    return { get, guild, invalidate, warm, policy } as const
   })
 }) {}
+
+/** Sessions, and Sessions as the Fabric wire's source of guild tokens (FabricApi needs it). */
+export const SessionsLive = Layer.effect(
+  GuildAccessSource,
+  Effect.map(Sessions, ({ guild, invalidate, policy }) => ({ guild, invalidate, policy }))
+).pipe(Layer.provideMerge(Sessions.Default))

@@ -10,7 +10,7 @@ import { Channel, Message, RouteTemplates, SlashCommand } from "../fabric/Fabric
 import type { RouteName } from "../fabric/FabricContract.js"
 import { RecordedCall } from "./CallLog.js"
 import { body, errorResponse, respond } from "./HttpKit.js"
-import type { SimControls } from "./Sim.js"
+import type { SimControls } from "./SimControls.js"
 import { SeedResult, SimSeed } from "./SimSeed.js"
 import { SimFault } from "./SimState.js"
 

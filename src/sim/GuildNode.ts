@@ -11,9 +11,9 @@ import type { Scope } from "effect"
 import type { Server as HttpServer } from "node:http"
 import type { DefaultEventsMap, ExtendedError, Socket } from "socket.io"
 import { Server as IoServer } from "socket.io"
-import type { Channel, CreateChannelBody, Message, PostMessageBody, SubDiscussion } from "../fabric/FabricContract.js"
+import type { Message } from "../fabric/FabricContract.js"
 import { CONNECT_ERROR_UNAUTHORIZED, Events, SOCKET_PATH } from "../fabric/FabricContract.js"
-import { makeGuildRoutes } from "./GuildRoutes.js"
+import { makeGuildRoutes, type RoutedNode } from "./GuildRoutes.js"
 import { endpointOf, serveHttp } from "./HttpKit.js"
 import type { SimListenError } from "./HttpKit.js"
 import * as Jwt from "./Jwt.js"
@@ -42,27 +42,12 @@ export interface SocketStats {
   readonly connected: number
 }
 
-export interface GuildNode {
+export interface GuildNode extends RoutedNode {
   readonly id: string
   readonly name: string
-  readonly guild: GuildState
   readonly port: number
-  readonly endpoint: string
   readonly addMember: (userId: string) => Effect.Effect<void, SimFault>
-  readonly createChannel: (creatorId: string | undefined, body: CreateChannelBody) => Effect.Effect<Channel, SimFault>
-  readonly openDm: (userId: string, peerId: string) => Effect.Effect<Channel, SimFault>
-  readonly join: (userId: string, channelId: string) => Effect.Effect<Channel, SimFault>
-  readonly leave: (userId: string, channelId: string) => Effect.Effect<void, SimFault>
-  readonly postMessage: (authorId: string, channelId: string, body: PostMessageBody) => Effect.Effect<Message, SimFault>
   readonly editMessage: (channelId: string, messageId: string, content: string) => Effect.Effect<Message, SimFault>
-  readonly createSubDiscussion: (
-    userId: string,
-    parentId: string,
-    body: { readonly title: string; readonly participant_ids: ReadonlyArray<string>; readonly anchor_message_id?: string | undefined }
-  ) => Effect.Effect<SubDiscussion, SimFault>
-  readonly setPresence: (userId: string, status: string) => Effect.Effect<void>
-  /** v1.1: shows `userId` typing in the channel (emits `typing.started` to its members). */
-  readonly startTyping: (userId: string, channelId: string) => Effect.Effect<void, SimFault>
   /** Sends any event with any payload to the user's sockets (malformed-event tests). */
   readonly emitRaw: (userId: string, event: string, payload: unknown) => Effect.Effect<void>
   /** Server-side disconnect of every socket, or of one user's; answers how many. */

@@ -28,11 +28,10 @@ import {
 } from "../fabric/FabricContract.js"
 import { ROUTE_NOT_FOUND_CODE, type RouteName } from "../fabric/FabricContract.js"
 import type { RecordedCall } from "./CallLog.js"
-import type { GuildNode } from "./GuildNode.js"
 import { bearerToken, body, errorResponse, noContent, plannedFailure, respond } from "./HttpKit.js"
 import * as Jwt from "./Jwt.js"
 import type { SimCore } from "./SimCore.js"
-import { fault, SimFault } from "./SimState.js"
+import { fault, type GuildState, SimFault } from "./SimState.js"
 
 const idParam = Effect.map(HttpRouter.params, (params) => params["id"] ?? "")
 
@@ -65,7 +64,26 @@ const uploadedFile = Effect.gen(function*() {
       : fault(400, "invalid_file", `the multipart body could not be read (${error.reason})`))
 )
 
-export const makeGuildRoutes = (core: SimCore, node: GuildNode) => {
+/** What the routes ask of the guild node they serve (GuildNode is one). */
+export interface RoutedNode {
+  readonly guild: GuildState
+  readonly endpoint: string
+  readonly createChannel: (creatorId: string | undefined, body: CreateChannelBody) => Effect.Effect<Channel, SimFault>
+  readonly openDm: (userId: string, peerId: string) => Effect.Effect<Channel, SimFault>
+  readonly join: (userId: string, channelId: string) => Effect.Effect<Channel, SimFault>
+  readonly leave: (userId: string, channelId: string) => Effect.Effect<void, SimFault>
+  readonly postMessage: (authorId: string, channelId: string, body: PostMessageBody) => Effect.Effect<Message, SimFault>
+  readonly createSubDiscussion: (
+    userId: string,
+    parentId: string,
+    body: { readonly title: string; readonly participant_ids: ReadonlyArray<string>; readonly anchor_message_id?: string | undefined }
+  ) => Effect.Effect<SubDiscussion, SimFault>
+  readonly setPresence: (userId: string, status: string) => Effect.Effect<void>
+  /** v1.1: shows `userId` typing in the channel (emits `typing.started` to its members). */
+  readonly startTyping: (userId: string, channelId: string) => Effect.Effect<void, SimFault>
+}
+
+export const makeGuildRoutes = (core: SimCore, node: RoutedNode) => {
   const guild = node.guild
 
   const authenticate = (request: HttpServerRequest.HttpServerRequest) =>

@@ -3,7 +3,7 @@
  * Names follow OpenTelemetry conventions; labels are low-cardinality (reason, status, kind,
  * route template), never ids or text.
  */
-import { Metric, MetricLabel } from "effect"
+import { Metric } from "effect"
 
 export const messagesReceived = Metric.counter("plexum_fabric.inbound.received", {
   description: "Fabric message events received on guild sockets and from catch-up",
@@ -39,4 +39,3 @@ export const activeFibers = Metric.gauge("plexum_fabric.fibers.active", {
   description: "Supervised fibers alive, by kind"
 })
 
-export const label = MetricLabel.make

@@ -24,7 +24,7 @@ export const toolSpan = (toolName: string): string => `tool.${toolName}`
 /** `jsonrpc <method>` — one span per host request handled. */
 export const jsonRpcSpan = (method: string): string => `jsonrpc ${method}`
 
-/** `fabric.rest <route>` — the route is the template (`GET /channels/:id/messages`), never a filled path. */
+/** `fabric.rest <route>` — the route is the template (`POST /api/channels/{id}/messages`), never a filled path. */
 export const fabricRestSpan = (route: string): string => `fabric.rest ${route}`
 
 /**
@@ -51,8 +51,8 @@ export const Attr = {
   httpMethod: "http.request.method",
   route: "http.route",
   status: "http.response.status_code",
-  attempt: "attempt",
-  rpcMethod: "rpc.method"
+  /** tries of one Fabric REST call, retries included */
+  attempts: "fabric.attempts"
 } as const
 
 /** A Link pointing at `span` (typically the `socket.session` span that received a message). */

@@ -6,7 +6,7 @@
 import { Effect } from "effect"
 import type { FabricCallError } from "../fabric/FabricApi.js"
 import type { FabricError } from "../fabric/FabricError.js"
-import type { SessionError } from "../sessions/Sessions.js"
+import type { SessionError } from "../fabric/GuildAccess.js"
 import { fail, type ToolFailure } from "./Tool.js"
 
 export interface FailureContext {

@@ -5,7 +5,7 @@
  */
 import { Effect, Either, Option } from "effect"
 import type { GuildRef } from "../fabric/FabricApi.js"
-import { channelIdOfSession, sessionIdOf } from "../host/HostProtocol.js"
+import { channelIdOfSession, sessionIdOf } from "../SessionId.js"
 import { ActiveProfile, type Binding } from "../profile/ProfileSchema.js"
 import { outboundBinding, routeOutbound, sessionChannel, type OutboundTarget, type UnboundChannel } from "../profile/Routing.js"
 import { Attr } from "../telemetry/Spans.js"

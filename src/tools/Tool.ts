@@ -8,6 +8,7 @@ import type { FileSystem, Path } from "@effect/platform"
 import { Effect, JSONSchema, ParseResult, Schema } from "effect"
 import type { FabricApi } from "../fabric/FabricApi.js"
 import type { Typing } from "../presence/Typing.js"
+import type { ContentBlock, ToolInfo } from "../host/HostProtocol.js"
 import type { ActiveProfile } from "../profile/ProfileSchema.js"
 import type { Membership } from "./Membership.js"
 
@@ -15,23 +16,6 @@ import type { Membership } from "./Membership.js"
 export class ToolFailure extends Schema.TaggedError<ToolFailure>()("ToolFailure", {
   message: Schema.String
 }) {}
-
-export interface ToolInfo {
-  readonly name: string
-  readonly description: string
-  /** JSON Schema of the arguments. */
-  readonly inputSchema: unknown
-}
-
-/** MCP content blocks a tool result carries: text, and (v1.1, `read_attachment`) images. */
-export type ContentBlock =
-  | { readonly type: "text"; readonly text: string }
-  | { readonly type: "image"; readonly data: string; readonly mimeType: string }
-
-export interface ToolResult {
-  readonly content: ReadonlyArray<ContentBlock>
-  readonly isError?: boolean
-}
 
 /** Everything a tool handler may use. */
 export type ToolRequirements = FabricApi | ActiveProfile | Membership | Typing | FileSystem.FileSystem | Path.Path

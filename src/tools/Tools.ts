@@ -8,9 +8,10 @@
  */
 import type { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { Cause, Effect, Redacted, Schema } from "effect"
+import { Cause, Effect, Redacted } from "effect"
 import { FabricApi } from "../fabric/FabricApi.js"
 import type { Typing } from "../presence/Typing.js"
+import { type ContentBlock, type ToolInfo, type ToolResult, UnknownTool } from "../host/HostProtocol.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
 import { Attr, toolSpan } from "../telemetry/Spans.js"
 import { attachmentTools } from "./attachments.js"
@@ -22,9 +23,7 @@ import { presenceTools } from "./presence.js"
 import { readAttachmentTools } from "./readAttachment.js"
 import { sendTools } from "./send.js"
 import { subDiscussionTools } from "./subDiscussions.js"
-import type { ContentBlock, Tool, ToolInfo, ToolOutput, ToolResult } from "./Tool.js"
-
-export class UnknownTool extends Schema.TaggedError<UnknownTool>()("UnknownTool", { name: Schema.String }) {}
+import type { Tool, ToolOutput } from "./Tool.js"
 
 /** Every tool, `send` first: it is the outbound tool of every channel. */
 export const allTools: ReadonlyArray<Tool> = [

@@ -4,7 +4,7 @@
  */
 import { Effect, Schema } from "effect"
 import { FabricApi } from "../fabric/FabricApi.js"
-import { sessionIdOf } from "../host/HostProtocol.js"
+import { sessionIdOf } from "../SessionId.js"
 import * as Args from "./Args.js"
 import { orExplain } from "./FabricFailure.js"
 import { Membership } from "./Membership.js"

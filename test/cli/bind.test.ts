@@ -1,18 +1,22 @@
 import { FileSystem, Path } from "@effect/platform"
-import { NodeContext } from "@effect/platform-node"
+import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer } from "effect"
+import { Effect, Exit, Layer, Redacted } from "effect"
 import { bindCli, BindLive } from "../../src/cli/bind.js"
+import { Progress } from "../../src/cli/Progress.js"
 import { Profile } from "../../src/profile/Profile.js"
 import { CONFIG_FILE, IDENTITIES_FILE } from "../../src/profile/ProfileSchema.js"
+import { Sim } from "../../src/sim/Sim.js"
+import { SimSeed } from "../../src/sim/SimSeed.js"
 import { binding, readText, tempProfile } from "../profile/tempProfile.js"
 import { commandFailure, failureOf, runCaptured } from "./commandHarness.js"
 
-const TestLive = BindLive.pipe(Layer.provideMerge(NodeContext.layer))
+const TestLive = BindLive.pipe(Layer.provideMerge(Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici)))
 
 const bindArgs = (root: string, name: string, overrides: Partial<Record<"agent-id" | "guild" | "channel", string>> = {}) => {
   const options = { "agent-id": "a1", guild: "g_00000001", channel: "c_00000002", ...overrides }
-  return ["--name", name, ...Object.entries(options).flatMap(([k, v]) => [`--${k}`, v]), "--profile", root]
+  // Membership is checked against a real center in "checks the guild" below.
+  return ["--name", name, ...Object.entries(options).flatMap(([k, v]) => [`--${k}`, v]), "--profile", root, "--no-verify"]
 }
 
 const channelFiles = (root: string) =>
@@ -124,4 +128,69 @@ describe("plexum-fabric-bind", () => {
       expect(failureOf(run)?._tag).toBe("MissingValue")
       expect(run.stderr).toContain("--agent-id")
     }).pipe(Effect.provide(TestLive)))
+})
+
+describe("plexum-fabric-bind against a Fabric center", () => {
+  const seed = new SimSeed({
+    users: [{ key: "bot", display_name: "Bot", kind: "agent" }],
+    guilds: [
+      { key: "main", name: "Main", members: ["bot"], channels: [{ key: "general", name: "general", x_type: "group", members: ["bot"] }] },
+      { key: "other", name: "Other", members: [], channels: [] }
+    ]
+  })
+
+  /** A sim, and a profile whose agent a1 has the bot's key. */
+  const world = Effect.gen(function*() {
+    const sim = yield* Sim.start()
+    const seeded = yield* sim.seed(seed)
+    const root = yield* tempProfile({
+      [CONFIG_FILE]: { center_api_base: sim.centerApiBase, max_retries: 0 },
+      [IDENTITIES_FILE]: { version: 1, agents: { a1: { fabric_api_key: Redacted.value(seeded.users["bot"]!.api_key!) } } }
+    })
+    return { root, main: seeded.guilds["main"]!, other: seeded.guilds["other"]! }
+  })
+
+  const progressLines: Array<string> = []
+  // Later layers win: the progress sink replaces BindLive's stderr.
+  const CenterLive = Layer.mergeAll(
+    TestLive,
+    Progress.layer({ tty: false, write: (text) => Effect.sync(() => void progressLines.push(text)) })
+  )
+  const checkedArgs = (root: string, name: string, guild: string, channel: string) =>
+    ["--name", name, "--agent-id", "a1", "--guild", guild, "--channel", channel, "--profile", root]
+
+  it.scoped("refuses a guild the agent is not a member of, naming its guilds, and writes nothing", () =>
+    Effect.gen(function*() {
+      const { main, other, root } = yield* world
+      progressLines.length = 0
+      const run = yield* runCaptured(bindCli, checkedArgs(root, "general", other.node_id, "c_00000002"))
+      const message = commandFailure(run)?.message ?? ""
+      expect(message).toContain(`is not a member of guild ${other.node_id}`)
+      expect(message).toContain(`its guilds: ${main.node_id} (Main)`)
+      expect(message).toContain("nothing was written")
+      expect(yield* channelFiles(root)).toEqual([])
+      expect(progressLines.join("")).toContain(`logging in agent a1`)
+    }).pipe(Effect.provide(CenterLive)))
+
+  it.scoped("binds a channel of a guild the agent is in; --list shows it and --remove deletes it", () =>
+    Effect.gen(function*() {
+      const { main, root } = yield* world
+      const channel = main.channels["general"]!
+      const bound = yield* runCaptured(bindCli, checkedArgs(root, "general", main.node_id, channel))
+      expect(Exit.isSuccess(bound.exit)).toBe(true)
+      expect(bound.stdout).not.toContain("not checked")
+
+      const listed = yield* runCaptured(bindCli, ["--list", "--profile", root])
+      expect(listed.stdout).toBe(["general", "a1", main.node_id, channel, "channels/general.json"].join("\t"))
+
+      const unknown = yield* runCaptured(bindCli, ["--remove", "genral", "--profile", root])
+      expect(commandFailure(unknown)?.message).toContain(`no channel named "genral" is bound`)
+      expect(commandFailure(unknown)?.message).toContain("(bound: general)")
+
+      const removed = yield* runCaptured(bindCli, ["--remove", "general", "--profile", root])
+      expect(Exit.isSuccess(removed.exit)).toBe(true)
+      expect(removed.stdout).toContain("removed channel general")
+      expect(yield* channelFiles(root)).toEqual([])
+      expect((yield* runCaptured(bindCli, ["--list", "--profile", root])).stdout).toContain("no channel is bound")
+    }).pipe(Effect.provide(CenterLive)))
 })

@@ -11,12 +11,15 @@ import { existsSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { CONFIG_FILE, IDENTITIES_FILE } from "../../src/profile/ProfileSchema.js"
+import { VERSION } from "../../src/version.js"
 import { Sim } from "../../src/sim/Sim.js"
 import { binding, tempProfile } from "../profile/tempProfile.js"
 
 const distBin = (name: string) => resolve(dirname(fileURLToPath(import.meta.url)), `../../dist/bin/${name}.js`)
 const registerBin = distBin("register")
 const bindBin = distBin("bind")
+const pluginBin = distBin("plugin")
+const doctorBin = distBin("doctor")
 
 const KEY = "fab_e2e_key_never_printed_91d3"
 
@@ -109,5 +112,45 @@ describe("built bins", () => {
       expect(duplicate.code).toBe(1)
       expect(duplicate.stdout).toBe("")
       expect(duplicate.stderr).toContain(`plexum-fabric-bind: channel name "support" is already bound by channels/support.json`)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("every command answers --help and --version on stdout, exit 0", () =>
+    Effect.gen(function*() {
+      const commands = [
+        [pluginBin, "plexum-fabric-channel-plugin"],
+        [registerBin, "plexum-fabric-register"],
+        [bindBin, "plexum-fabric-bind"],
+        [doctorBin, "plexum-fabric-doctor"]
+      ] as const
+      for (const [bin, name] of commands) {
+        const version = yield* runBin(bin, ["--version"])
+        expect(version).toEqual({ stdout: `${VERSION}\n`, stderr: "", code: 0 })
+        const help = yield* runBin(bin, ["--help"])
+        expect(help.code).toBe(0)
+        expect(help.stdout.startsWith(`usage: ${name}`)).toBe(true)
+        expect(help.stdout).toContain("--profile <dir>")
+        expect(help.stderr).toBe("")
+      }
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("the plugin refuses an unknown argument on stderr with its usage, exit 2, stdout untouched", () =>
+    Effect.gen(function*() {
+      const run = yield* runBin(pluginBin, ["--verbose"])
+      expect(run.code).toBe(2)
+      expect(run.stdout).toBe("")
+      expect(run.stderr).toContain(`plexum-fabric-channel-plugin: unknown argument "--verbose"`)
+      expect(run.stderr).toContain("usage: plexum-fabric-channel-plugin [--profile <dir>]")
+      const missing = yield* runBin(pluginBin, ["--profile"])
+      expect(missing.code).toBe(2)
+      expect(missing.stderr).toContain("--profile needs a directory")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("a usage error through a pipe: the usage follows, without ANSI codes", () =>
+    Effect.gen(function*() {
+      const root = yield* tempProfile()
+      const run = yield* runBin(registerBin, ["--agent-id", "a1", "--profile", root])
+      expect(run.code).toBe(2)
+      expect(run.stderr).toContain("usage: plexum-fabric-register --agent-id <id> --api-key <key>")
+      expect(run.stderr).not.toContain("\x1b[")
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -117,13 +117,15 @@ describe("plexum-fabric-doctor", () => {
           "identities fabric-identities.json",
           "binding channels/fabric-general.json",
           "profile loads",
+          "wake policy of agent bot",
           "login of agent bot",
           `guild ${main.node_id} (binding fabric-general)`,
           `channel ${main.channels["general"]} (binding fabric-general)`,
           `socket.io handshake of agent bot with guild ${main.node_id}`
         ]
       ) line(run, "✓", title)
-      expect(run.stdout).toMatch(/all 9 checks passed$/)
+      expect(line(run, "✓", "wake policy of agent bot")).toContain("dm open, group open")
+      expect(run.stdout).toMatch(/all 10 checks passed$/)
       expect(run.progress).toContain("… logging in agent bot")
       noSecret(run, apiKey)
     }))
@@ -188,7 +190,7 @@ describe("plexum-fabric-doctor", () => {
       expect(fixOf(run, "binding channels/ghost.json")).toContain("--agent-id ghost")
     }))
 
-  it.scopedLive("a key the center refuses: login fails, the binding's guild and channel are skipped", () =>
+  it.scopedLive("a key the center refuses: login fails, the binding's guild, channel and socket are skipped", () =>
     Effect.gen(function*() {
       const { good, main } = yield* world
       const root = yield* makeProfile({ ...good, agents: { bot: { apiKey: "sim_not_a_key" } } })
@@ -198,7 +200,7 @@ describe("plexum-fabric-doctor", () => {
       expect(fixOf(run, "login of agent bot")).toContain("plexum-fabric-register")
       expect(line(run, "–", `guild ${main.node_id}`)).toContain("agent bot did not log in")
       line(run, "–", `channel ${main.channels["general"]}`)
-      expect(run.stdout).not.toContain("socket.io handshake")
+      expect(line(run, "–", `socket.io handshake of agent bot with guild ${main.node_id}`)).toContain("agent bot did not log in")
       expect(run.stdout).not.toContain("sim_not_a_key")
     }))
 
@@ -244,6 +246,9 @@ describe("plexum-fabric-doctor", () => {
         expect(line(run, "✗", title)).toContain("is not a member")
         expect(fixOf(run, title)).toContain("add Fabric user")
       }
+      // Only the public channel can be joined by the agent; the private one needs a member.
+      expect(fixOf(run, `channel ${main.channels["lobby"]} (binding lobby)`)).toContain("join_channel")
+      expect(fixOf(run, `channel ${main.channels["secret"]} (binding secret)`)).not.toContain("join")
       line(run, "✓", `socket.io handshake of agent bot with guild ${main.node_id}`)
     }))
 
@@ -269,7 +274,7 @@ describe("plexum-fabric-doctor", () => {
       expect(passed.code, passed.stderr).toBe(0)
       const report = JSON.parse(passed.stdout)
       expect(report).toMatchObject({ ok: true, failed: 0, skipped: 0, profile: root })
-      expect(report.checks.map((c: { readonly status: string }) => c.status)).toEqual(Array(9).fill("pass"))
+      expect(report.checks.map((c: { readonly status: string }) => c.status)).toEqual(Array(10).fill("pass"))
       expect(passed.stdout + passed.stderr).not.toContain(apiKey)
 
       yield* Effect.promise(() => writeFile(join(root, "fabric-identities.json"), "{"))
@@ -279,6 +284,23 @@ describe("plexum-fabric-doctor", () => {
       expect(bad.ok).toBe(false)
       expect(bad.checks.find((c: { readonly id: string }) => c.id === "identities")).toMatchObject({ status: "fail" })
       expect(bad.checks.find((c: { readonly id: string }) => c.id === "fabric")).toMatchObject({ status: "skip" })
+      // The closing line on stderr points into the JSON, not at ✗ lines there are none of.
+      expect(failed.stderr).toContain(`"status": "fail" has a "fix"`)
+      expect(failed.stderr).not.toContain("✗")
+    }))
+
+  it.scopedLive("shows each agent's effective wake policy: its own entry overrides the guild-wide one", () =>
+    Effect.gen(function*() {
+      const { good } = yield* world
+      const root = yield* makeProfile({
+        ...good,
+        config: {
+          ...good.config,
+          wake_policy: { group: "allowlist", allow_from: ["u_1", "u_2"], agents: { bot: { dm: "off", agent_loop_limit: 0 } } }
+        }
+      })
+      const run = yield* doctor(root)
+      expect(line(run, "✓", "wake policy of agent bot")).toContain("dm off, group allowlist (2 users), agents never wake it")
     }))
 })
 

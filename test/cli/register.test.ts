@@ -133,3 +133,24 @@ describe("plexum-fabric-register against the sim's center", () => {
       yield* expectNoIdentitiesFile(root)
     }).pipe(Effect.provide(TestLive)))
 })
+
+describe("plexum-fabric-register --list", () => {
+  it.scoped("lists every agent, enabled or not, with its bindings, and never a key", () =>
+    Effect.gen(function*() {
+      const root = yield* tempProfile()
+      yield* runCaptured(registerCli, ["--agent-id", "b2", "--api-key", KEY, "--profile", root, "--no-verify", "--disable"])
+      yield* runCaptured(registerCli, ["--agent-id", "a1", "--api-key", `${KEY}_2`, "--profile", root, "--no-verify"])
+      const run = yield* runCaptured(registerCli, ["--list", "--profile", root])
+      expect(Exit.isSuccess(run.exit)).toBe(true)
+      expect(run.stdout).toBe("a1\tenabled\t0 binding(s)\nb2\tdisabled\t0 binding(s)")
+      expectNoKey(run, KEY)
+    }).pipe(Effect.provide(TestLive)))
+
+  it.scoped("says how to register when no agent is", () =>
+    Effect.gen(function*() {
+      const root = yield* tempProfile()
+      const run = yield* runCaptured(registerCli, ["--list", "--profile", root])
+      expect(run.stdout).toContain("no agent is registered")
+      expect(run.stdout).toContain("plexum-fabric-register --agent-id")
+    }).pipe(Effect.provide(TestLive)))
+})

@@ -67,12 +67,14 @@ export const initializeParams = {
   clientInfo: { name: "e2e", version: "1.0.0" }
 }
 
-/** Starts the plugin; it is killed (if still running) when the scope closes. */
-export const startPlugin = (options: { readonly profileRoot: string; readonly env?: Record<string, string> }) =>
+/** Starts the plugin (with `args`, if any); it is killed (if still running) when the scope closes. */
+export const startPlugin = (
+  options: { readonly profileRoot: string; readonly env?: Record<string, string>; readonly args?: ReadonlyArray<string> }
+) =>
   Effect.gen(function*() {
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
-        spawn(process.execPath, [pluginBin], {
+        spawn(process.execPath, [pluginBin, ...(options.args ?? [])], {
           env: { PATH: process.env.PATH ?? "", PLEXUM_PROFILE_ROOT: options.profileRoot, ...options.env },
           stdio: ["pipe", "pipe", "pipe"]
         })

@@ -34,6 +34,18 @@ describe("plugin lifecycle over stdio", () => {
       expect(yield* plugin.exited()).toEqual({ code: 0, signal: null })
     }))
 
+  it.scopedLive("--profile <dir> wins over PLEXUM_PROFILE_ROOT", () =>
+    Effect.gen(function*() {
+      const good = yield* makeProfile({ bindings: { "fabric-main": binding("a1", "g_1", "c_1") } })
+      const malformed = yield* makeProfile({ bindings: { broken: "{ not json" } })
+      const plugin = yield* startPlugin({ profileRoot: malformed, args: ["--profile", good] })
+      const manifest = yield* plugin.call("plexum/manifest", {})
+      expect(manifest.contracts.channels).toEqual([{ name: "fabric-main", outbound_tool: "send" }])
+      yield* plugin.call("initialize", initializeParams)
+      yield* plugin.closeStdin
+      expect((yield* plugin.exited()).code).toBe(0)
+    }))
+
   it.scopedLive("fails initialize with -32603 naming a malformed or wrongly-typed binding file", () =>
     Effect.gen(function*() {
       const malformed = yield* makeProfile({ bindings: { broken: "{ not json" } })

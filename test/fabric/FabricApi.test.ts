@@ -10,7 +10,7 @@ import { FabricApi } from "../../src/fabric/FabricApi.js"
 import { RouteTemplates } from "../../src/fabric/FabricContract.js"
 import { RequestPolicy, requestPolicy } from "../../src/fabric/FabricHttp.js"
 import type { LoadedProfile } from "../../src/profile/ProfileSchema.js"
-import { Sessions } from "../../src/sessions/Sessions.js"
+import { SessionsLive } from "../../src/sessions/Sessions.js"
 import { Sim } from "../../src/sim/Sim.js"
 import { restCalls } from "../../src/telemetry/Metrics.js"
 import { profileLayer, profileOf } from "./support.js"
@@ -20,7 +20,7 @@ const AGENT = "scout"
 /** The plugin's client stack over real HTTP, for one profile. */
 const clientLayer = (profile: LoadedProfile) =>
   FabricApi.Default.pipe(
-    Layer.provideMerge(Sessions.Default),
+    Layer.provideMerge(SessionsLive),
     Layer.provideMerge(CenterApi.Default),
     Layer.provide(profileLayer(profile)),
     Layer.provide(NodeHttpClient.layerUndici)

@@ -8,7 +8,7 @@ import { Context, Effect, Layer, Redacted } from "effect"
 import { CenterApi } from "../../src/fabric/CenterApi.js"
 import { FabricApi, onEndpoint } from "../../src/fabric/FabricApi.js"
 import { ROUTE_NOT_FOUND_CODE } from "../../src/fabric/FabricContract.js"
-import { Sessions } from "../../src/sessions/Sessions.js"
+import { SessionsLive } from "../../src/sessions/Sessions.js"
 import { Sim } from "../../src/sim/Sim.js"
 import { profileLayer, profileOf } from "./support.js"
 
@@ -27,7 +27,7 @@ const fixture = Effect.gen(function*() {
     bindings: [{ agentId: "scout", guildNodeId: guild.node_id, channelId: general.id }]
   })
   const context = yield* Layer.build(FabricApi.Default.pipe(
-    Layer.provideMerge(Sessions.Default),
+    Layer.provideMerge(SessionsLive),
     Layer.provideMerge(CenterApi.Default),
     Layer.provide(profileLayer(profile)),
     Layer.provide(NodeHttpClient.layerUndici)

@@ -12,8 +12,7 @@ import { HostServer } from "../../src/host/HostServer.js"
 import { ProfileError } from "../../src/profile/Profile.js"
 import { defaultConfig, type LoadedProfile } from "../../src/profile/ProfileSchema.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
-import type { ToolResult } from "../../src/tools/Tool.js"
-import { UnknownTool } from "../../src/tools/Tools.js"
+import { type ToolResult, UnknownTool } from "../../src/host/HostProtocol.js"
 
 export const fixtureProfile: LoadedProfile = {
   root: "/profile",

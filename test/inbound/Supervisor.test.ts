@@ -1,24 +1,21 @@
 /**
  * Inbound delivery end to end, in process: the real sim (center, guild nodes, socket.io server),
- * real socket.io-client sockets, the real Sessions / FabricApi / CatchUp, and the Supervisor
+ * real socket.io-client sockets, the active plugin as main.ts composes it, and the Supervisor
  * writing to a recording HostApi. Every wait has a timeout; nothing sleeps.
  */
-import { NodeHttpClient } from "@effect/platform-node"
+import { FileSystem } from "@effect/platform"
+import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, type Duration, Effect, Layer, Redacted, Schedule, type Scope } from "effect"
-import { CenterApi } from "../../src/fabric/CenterApi.js"
-import { FabricApi } from "../../src/fabric/FabricApi.js"
 import type { Inbound } from "../../src/host/HostProtocol.js"
 import { Supervisor, supervisedGuilds } from "../../src/inbound/Supervisor.js"
 import { ReconnectPolicy } from "../../src/inbound/Timing.js"
+import { ActiveLive } from "../../src/main.js"
 import { ActiveProfile, defaultConfig, type Identity, type LoadedProfile, type PluginConfig } from "../../src/profile/ProfileSchema.js"
-import { Sessions } from "../../src/sessions/Sessions.js"
-import { Sim, type SimAgent, type SimGuild } from "../../src/sim/Sim.js"
+import { Sim } from "../../src/sim/Sim.js"
+import type { SimAgent, SimGuild } from "../../src/sim/SimControls.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
-import { CursorStore } from "../../src/inbound/CursorStore.js"
-import { InboundCoreLive } from "../../src/main.js"
 import { recordingHost } from "./fakes.js"
-import { presenceOff } from "../presence/support.js"
 
 // ---------------------------------------------------------------------------------------------
 // The world: one guild (optionally two), agents Ada and Bob, a human, a group channel "team".
@@ -53,7 +50,8 @@ const makeWorld = (options: WorldOptions = {}) =>
 
     const identity = (agentId: string, agent: SimAgent): Identity => ({ agentId, apiKey: agent.api_key, enabled: true })
     const profile: LoadedProfile = {
-      root: "profile",
+      // The plugin's durable state (cursors) goes here.
+      root: yield* Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped()).pipe(Effect.provide(NodeContext.layer)),
       config: { ...defaultConfig, center_api_base: sim.centerApiBase, ...options.config },
       identities: new Map([[ADA, identity(ADA, ada)], [BOB, identity(BOB, bob)]]),
       bindings: [
@@ -69,17 +67,11 @@ const makeWorld = (options: WorldOptions = {}) =>
 
 type World = Effect.Effect.Success<ReturnType<typeof makeWorld>>
 
-/** The plugin's inbound side, as main.ts composes it, around a recording host. */
+/** The active plugin exactly as main.ts composes it (`ActiveLive`), around a recording host. */
 const startPlugin = (world: World, options: WorldOptions = {}) =>
   Effect.gen(function*() {
     const host = yield* recordingHost
-    const layer = Supervisor.Default.pipe(
-      Layer.provideMerge(InboundCoreLive),
-      Layer.provideMerge(CursorStore.Memory),
-      Layer.provideMerge(presenceOff),
-      Layer.provideMerge(FabricApi.Default),
-      Layer.provideMerge(Sessions.Default),
-      Layer.provideMerge(CenterApi.Default),
+    const layer = ActiveLive.pipe(
       Layer.provideMerge(host.layer),
       Layer.provideMerge(FiberRegistry.Default),
       Layer.provide(Layer.succeed(ActiveProfile, world.profile)),

@@ -6,7 +6,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { CenterApi } from "../../src/fabric/CenterApi.js"
 import { FabricApi } from "../../src/fabric/FabricApi.js"
-import { Sessions } from "../../src/sessions/Sessions.js"
+import { SessionsLive } from "../../src/sessions/Sessions.js"
 
 export interface HistoryProbe {
   inFlight: number
@@ -39,7 +39,7 @@ const probed = (probe: HistoryProbe) =>
 /** FabricApi and Sessions against the sim the profile's `center_api_base` names. */
 export const fabricLayer = (probe: HistoryProbe = newProbe()) =>
   probed(probe).pipe(
-    Layer.provideMerge(Sessions.Default),
+    Layer.provideMerge(SessionsLive),
     Layer.provide(CenterApi.Default),
     Layer.provide(NodeHttpClient.layerUndici)
   )

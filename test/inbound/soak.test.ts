@@ -21,7 +21,7 @@ import { Supervisor } from "../../src/inbound/Supervisor.js"
 import { wakes } from "../../src/inbound/WakeGate.js"
 import { ActiveProfile, defaultConfig, type Binding } from "../../src/profile/ProfileSchema.js"
 import { CursorStore } from "../../src/inbound/CursorStore.js"
-import { InboundCoreLive } from "../../src/main.js"
+import { InboundLive } from "../../src/main.js"
 import { Sim } from "../../src/sim/Sim.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { fabricLayer } from "./catchupSimLayers.js"
@@ -88,7 +88,7 @@ describe("inbound soak", () => {
         Layer.provideMerge(fabricLayer()),
         Layer.provideMerge(profile)
       )
-      const inbound = Supervisor.Default.pipe(Layer.provide(InboundCoreLive), Layer.provide(CursorStore.Memory), Layer.provide(presenceOff), Layer.provideMerge(base))
+      const inbound = InboundLive.pipe(Layer.provide(CursorStore.Memory), Layer.provide(presenceOff), Layer.provideMerge(base))
       const quietLogger = Logger.replace(
         Logger.defaultLogger,
         Logger.make(({ logLevel, message }) => {

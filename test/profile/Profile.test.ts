@@ -153,7 +153,7 @@ describe("Profile.load", () => {
         expect(notObject.message).toContain("must be a JSON object")
       }).pipe(Effect.provide(TestLive)))
 
-    it.scoped("warns, without the key, when other users may read the file", () =>
+    it.scoped("warns once per mode, without the key, when other users may read the file", () =>
       Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
         const path = yield* Path.Path
@@ -165,9 +165,13 @@ describe("Profile.load", () => {
         expect(loose.messages[0]).toContain("mode 0644")
         expect(loose.messages[0]).toContain("chmod 600")
         expect(loose.messages[0]).not.toContain(SECRET)
+        // The plugin loads twice at start: one warning per file state, not per load.
+        expect((yield* captureLogs(profile.load(root), LogLevel.Warning)).messages).toEqual([])
         yield* fs.chmod(path.join(root, IDENTITIES_FILE), 0o600)
         const tight = yield* captureLogs(profile.load(root), LogLevel.Warning)
         expect(tight.messages).toEqual([])
+        yield* fs.chmod(path.join(root, IDENTITIES_FILE), 0o644)
+        expect((yield* captureLogs(profile.load(root), LogLevel.Warning)).messages).toHaveLength(1)
       }).pipe(Effect.provide(TestLive)))
   })
 

@@ -6,7 +6,7 @@ describe("Spans", () => {
   it("builds the dynamic span names", () => {
     expect(toolSpan("send")).toBe("tool.send")
     expect(jsonRpcSpan("tools/call")).toBe("jsonrpc tools/call")
-    expect(fabricRestSpan("POST /channels/:id/messages")).toBe("fabric.rest POST /channels/:id/messages")
+    expect(fabricRestSpan("POST /api/channels/{id}/messages")).toBe("fabric.rest POST /api/channels/{id}/messages")
   })
 
   it.effect("links a message's root span to the session span that received it", () =>

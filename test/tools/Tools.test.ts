@@ -5,7 +5,8 @@
 import { ListToolsResultSchema } from "@modelcontextprotocol/sdk/types.js"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
-import { toolCatalog, Tools, UnknownTool } from "../../src/tools/Tools.js"
+import { UnknownTool } from "../../src/host/HostProtocol.js"
+import { toolCatalog, Tools } from "../../src/tools/Tools.js"
 import { ALICE_KEY, call, errorOf, fabricError, fakeFabric, message, okOf, recordingTracer, toolsLayer } from "./fixtures.js"
 
 const schemaOf = (name: string) => toolCatalog.find((tool) => tool.name === name)!.inputSchema as any

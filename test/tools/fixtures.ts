@@ -10,7 +10,7 @@ import { FabricError } from "../../src/fabric/FabricError.js"
 import { Typing } from "../../src/presence/Typing.js"
 import { ActiveProfile, type Binding, defaultConfig, type PluginConfig } from "../../src/profile/ProfileSchema.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
-import type { ToolResult } from "../../src/tools/Tool.js"
+import type { ToolResult } from "../../src/host/HostProtocol.js"
 import { Tools } from "../../src/tools/Tools.js"
 
 export const ALICE = "alice"

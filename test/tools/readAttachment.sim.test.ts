@@ -12,7 +12,7 @@ import { CenterApi } from "../../src/fabric/CenterApi.js"
 import { FabricApi } from "../../src/fabric/FabricApi.js"
 import { Typing } from "../../src/presence/Typing.js"
 import { ActiveProfile, defaultConfig } from "../../src/profile/ProfileSchema.js"
-import { Sessions } from "../../src/sessions/Sessions.js"
+import { SessionsLive } from "../../src/sessions/Sessions.js"
 import { Sim } from "../../src/sim/Sim.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { Tools } from "../../src/tools/Tools.js"
@@ -38,7 +38,7 @@ const fixture = Effect.gen(function*() {
     Layer.provide(Typing.Default),
     Layer.provide(FiberRegistry.Default),
     Layer.provideMerge(FabricApi.Default),
-    Layer.provideMerge(Sessions.Default),
+    Layer.provideMerge(SessionsLive),
     Layer.provide(CenterApi.Default),
     Layer.provide(profile),
     Layer.provide(NodeHttpClient.layerUndici)

@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Ref, TestClock } from "effect"
 import type { FabricApi } from "../../src/fabric/FabricApi.js"
 import type * as C from "../../src/fabric/FabricContract.js"
-import { SessionError } from "../../src/sessions/Sessions.js"
+import { SessionError } from "../../src/fabric/GuildAccess.js"
 import { call, channel, errorOf, fabricError, fakeFabric, message, okOf, toolsLayer } from "./fixtures.js"
 
 /** Alice is a member of these channels in g_acme. */

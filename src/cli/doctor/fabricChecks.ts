@@ -7,7 +7,7 @@
 import { Duration, Effect, Option } from "effect"
 import { CenterApi } from "../../fabric/CenterApi.js"
 import { FabricApi, type FabricCallError } from "../../fabric/FabricApi.js"
-import type { Session } from "../../fabric/FabricContract.js"
+import type { ChannelXType, Session } from "../../fabric/FabricContract.js"
 import { GuildSocket, type SocketClosed } from "../../fabric/GuildSocket.js"
 import type { Binding, Identity, LoadedProfile } from "../../profile/ProfileSchema.js"
 import { type CheckResult, fail, pass } from "./Check.js"
@@ -79,16 +79,20 @@ const channelFailure = (binding: Binding, userId: string, error: FabricCallError
       `correct fabric_channel_id in ${binding.file}, or create the channel in Fabric`
     )
   }
-  if (error._tag === "FabricError" && error.reason === "forbidden") return notMember(binding, userId)
+  // Fabric hides a channel's kind from a non-member: say nothing about joining it.
+  if (error._tag === "FabricError" && error.reason === "forbidden") return notMember(binding, userId, undefined)
   return fail(id, title, error.message, `check that guild ${binding.guildNodeId} is up and reachable from this machine`)
 }
 
-const notMember = (binding: Binding, userId: string) =>
+/** Only a public channel can be joined by the agent itself; any other needs a member to add it. */
+const notMember = (binding: Binding, userId: string, xType: ChannelXType | undefined) =>
   fail(
     `channel:${binding.name}`,
     `channel ${binding.channelId} (binding ${binding.name})`,
-    `agent ${binding.agentId} (Fabric user ${userId}) is not a member of channel ${binding.channelId}`,
-    `add Fabric user ${userId} to channel ${binding.channelId} in Fabric (a public channel can be joined)`
+    `agent ${binding.agentId} (Fabric user ${userId}) is not a member of ${xType === undefined ? "" : `${xType} `}channel ${binding.channelId}`,
+    xType === "public"
+      ? `join the channel as agent ${binding.agentId} (its join_channel tool), or add Fabric user ${userId} to it in Fabric`
+      : `ask a member of channel ${binding.channelId} to add Fabric user ${userId} to it in Fabric`
   )
 
 export const checkChannel = Effect.fn("doctor.checkChannel")(function*(binding: Binding, userId: string) {
@@ -102,7 +106,7 @@ export const checkChannel = Effect.fn("doctor.checkChannel")(function*(binding: 
       : (yield* fabric.listChannels(ref)).some((c) => c.id === binding.channelId)
     return member
       ? pass(`channel:${binding.name}`, `channel ${binding.channelId} (binding ${binding.name})`, `${channel.x_type} channel "${channel.name}", agent is a member`)
-      : notMember(binding, userId)
+      : notMember(binding, userId, channel.x_type)
   }).pipe(
     Effect.timeoutFail({ duration: CHECK_TIMEOUT, onTimeout: timedOut(`guild ${binding.guildNodeId}`) }),
     Effect.catchAll((error) =>
@@ -119,10 +123,13 @@ const socketFix = (error: SocketClosed, endpoint: string) =>
     ? `the guild node refused a token the center just issued: check that the center and guild ${endpoint} share their signing key and that the clocks agree`
     : `check that the guild node at ${endpoint} is running and that any proxy in between passes WebSocket upgrades on /socket.io/`
 
+export const socketId = (agentId: string, guildNodeId: string) => `socket:${agentId}@${guildNodeId}`
+export const socketTitle = (agentId: string, guildNodeId: string) => `socket.io handshake of agent ${agentId} with guild ${guildNodeId}`
+
 export const checkSocket = Effect.fn("doctor.checkSocket")(function*(agentId: string, guildNodeId: string, session: Session) {
   const sockets = yield* GuildSocket
-  const id = `socket:${agentId}@${guildNodeId}`
-  const title = `socket.io handshake of agent ${agentId} with guild ${guildNodeId}`
+  const id = socketId(agentId, guildNodeId)
+  const title = socketTitle(agentId, guildNodeId)
   const guild = session.guilds.find((g) => g.node_id === guildNodeId)
   const token = session.guild_access_tokens.find((t) => t.guild_node_id === guildNodeId)
   if (guild === undefined || token === undefined) {
