@@ -16,6 +16,11 @@ export const IDENTITIES_FILE_MODE = 0o600
 
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
+const AbsolutePath = Schema.String.pipe(
+  Schema.filter((value) => value.startsWith("/") || /^[A-Za-z]:[\\/]/.test(value), {
+    message: () => "must be an absolute directory path"
+  })
+)
 
 /** profile.md v1.1 "Who may wake an agent": who may wake, per kind of channel. */
 export const WakeMode = Schema.Literal("open", "allowlist", "off")
@@ -73,7 +78,13 @@ export const PluginConfigFile = Schema.Struct({
   /** Upper bound for one REST call to Fabric. */
   request_timeout_seconds: Schema.optionalWith(PositiveInt, { default: () => 15 }),
   /** Retries of a transient Fabric failure (5xx, refused, timeout, 429) before it is reported. */
-  max_retries: Schema.optionalWith(NonNegativeInt, { default: () => 4 })
+  max_retries: Schema.optionalWith(NonNegativeInt, { default: () => 4 }),
+  /** Directories `send_file` may read a path under (absolute); none: path uploads are off. */
+  file_roots: Schema.optionalWith(Schema.Array(AbsolutePath), { default: () => [] }),
+  /** Overall bound on one tool call, retries and `Retry-After` waits included. */
+  tool_call_timeout_seconds: Schema.optionalWith(PositiveInt, { default: () => 30 }),
+  /** Largest JSON response body read from Fabric, in MiB; a larger one is refused unread. */
+  max_response_mib: Schema.optionalWith(PositiveInt, { default: () => 8 })
 })
 export type PluginConfig = typeof PluginConfigFile.Type
 
