@@ -11,7 +11,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Console, Effect, Logger, LogLevel, Option } from "effect"
 import { createFileAtomic } from "../profile/AtomicFile.js"
 import { Profile, resolveProfileRoot } from "../profile/Profile.js"
-import { type Binding, CHANNELS_DIR, enabledIdentity, PLUGIN_NAME } from "../profile/ProfileSchema.js"
+import { type Binding, CHANNEL_NAME_PATTERN, CHANNELS_DIR, enabledIdentity, PLUGIN_NAME } from "../profile/ProfileSchema.js"
 import { VERSION } from "../version.js"
 import { checkAgentId, CommandFailed, profileFailed, profileOption } from "./CommandFailed.js"
 
@@ -26,11 +26,8 @@ export interface BindInput {
   readonly profile: Option.Option<string>
 }
 
-/** The name becomes a file name: keep it portable and free of path separators. */
-const channelNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
-
 const checkName = (name: string) =>
-  !channelNamePattern.test(name) || name.endsWith(".json")
+  !CHANNEL_NAME_PATTERN.test(name) || name.endsWith(".json")
     ? Effect.fail(
       new CommandFailed({
         message: `--name "${name}" cannot be a channel name: use letters, digits, ".", "_" or "-" ` +

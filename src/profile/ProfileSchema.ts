@@ -11,6 +11,13 @@ export const PLUGIN_NAME = "plexum-fabric-channel"
 export const CONFIG_FILE = "plugins/plexum-fabric-channel/config.json"
 export const IDENTITIES_FILE = "fabric-identities.json"
 export const CHANNELS_DIR = "channels"
+/**
+ * A Plexum channel name: it is a file name and is published in the manifest, so it stays portable
+ * and free of path separators (`../../etc/passwd` is not a name).
+ */
+export const CHANNEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
+export const CHANNEL_NAME_RULE = `letters, digits, ".", "_" or "-", starting with a letter or digit, at most 100`
+
 /** `fabric-identities.json` holds API keys: owner read/write only. */
 export const IDENTITIES_FILE_MODE = 0o600
 

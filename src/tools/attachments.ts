@@ -13,6 +13,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import { Effect, Either, Encoding, Equal, Option, Schema } from "effect"
 import { FabricApi } from "../fabric/FabricApi.js"
 import { ATTACHMENT_MAX_BYTES } from "../fabric/FabricContract.js"
+import { readAtMost } from "../profile/BoundedRead.js"
 import { ActiveProfile, CONFIG_FILE } from "../profile/ProfileSchema.js"
 import * as Args from "./Args.js"
 import { orExplain } from "./FabricFailure.js"
@@ -132,10 +133,7 @@ const fromPath = (file: string, name: string | undefined) =>
       }
       const size = Number(opened.size)
       if (size > ATTACHMENT_MAX_BYTES) return yield* tooLarge(file, size)
-      const bytes = yield* handle.readAlloc(ATTACHMENT_MAX_BYTES + 1).pipe(
-        Effect.map(Option.getOrElse(() => new Uint8Array(0))),
-        Effect.mapError(unreadable(file))
-      )
+      const bytes = yield* readAtMost(handle, ATTACHMENT_MAX_BYTES).pipe(Effect.mapError(unreadable(file)))
       if (bytes.length > ATTACHMENT_MAX_BYTES) return yield* tooLarge(file, bytes.length)
       return { name: name ?? path.basename(file), bytes } satisfies FileToSend
     }))
