@@ -11,6 +11,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Console, Effect, Logger, LogLevel, Option } from "effect"
 import { createFileAtomic } from "../profile/AtomicFile.js"
 import { Profile, resolveProfileRoot } from "../profile/Profile.js"
+import { holdProfileLock } from "../profile/ProfileLock.js"
 import { type Binding, CHANNEL_NAME_PATTERN, CHANNELS_DIR, enabledIdentity, PLUGIN_NAME } from "../profile/ProfileSchema.js"
 import { VERSION } from "../version.js"
 import { checkAgentId, CommandFailed, profileFailed, profileOption } from "./CommandFailed.js"
@@ -61,6 +62,8 @@ export const bind = Effect.fn("bind")(function*(input: BindInput) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const file = `${CHANNELS_DIR}/${name}.json`
+  // Held until the command ends: the name check, the write and the re-check are one step.
+  yield* holdProfileLock(root).pipe(Effect.mapError((error) => new CommandFailed({ message: error.message })))
 
   const before = yield* profile.load(root).pipe(
     Effect.mapError((error) =>
@@ -107,7 +110,7 @@ export const bind = Effect.fn("bind")(function*(input: BindInput) {
         `plexum-fabric-register --agent-id ${agentId} --api-key <key>`
     )
   }
-})
+}, Effect.scoped)
 
 const nameOption = Options.text("name").pipe(
   Options.withDescription("the Plexum channel name (also the file name channels/<name>.json)")
