@@ -8,8 +8,9 @@
  */
 import type { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { Cause, Effect, Redacted, Schema } from "effect"
+import { Cause, Clock, Duration, Effect, Option, Redacted, Schema } from "effect"
 import { FabricApi } from "../fabric/FabricApi.js"
+import { CallDeadline } from "../fabric/FabricHttp.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
 import { Attr, toolSpan } from "../telemetry/Spans.js"
 import { attachmentTools } from "./attachments.js"
@@ -20,7 +21,7 @@ import { Membership } from "./Membership.js"
 import { presenceTools } from "./presence.js"
 import { sendTools } from "./send.js"
 import { subDiscussionTools } from "./subDiscussions.js"
-import type { Tool, ToolInfo, ToolResult } from "./Tool.js"
+import { fail, type Tool, type ToolInfo, type ToolResult } from "./Tool.js"
 
 export class UnknownTool extends Schema.TaggedError<UnknownTool>()("UnknownTool", { name: Schema.String }) {}
 
@@ -56,8 +57,22 @@ export class Tools extends Effect.Service<Tools>()("plexum-fabric/Tools", {
      */
     const scrub = (text: string) => keys.reduce((clean, key) => clean.split(key).join("[redacted]"), text)
 
+    const deadline = Duration.seconds(profile.config.tool_call_timeout_seconds)
+    /** The overall bound of a call: every request, retry and wait inside it ends by then. */
+    const withinDeadline = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        effect.pipe(
+          Effect.provideService(CallDeadline, Option.some(now + Duration.toMillis(deadline))),
+          Effect.timeoutFail({
+            duration: deadline,
+            onTimeout: () =>
+              fail(`${name} did not finish within ${Duration.format(deadline)} (Fabric is slow or not answering); ` +
+                `try again later. The operator sets this bound as tool_call_timeout_seconds`)
+          })
+        ))
+
     const run = (tool: Tool, args: unknown) =>
-      tool.run(args).pipe(
+      withinDeadline(tool.info.name, tool.run(args)).pipe(
         Effect.map(success),
         Effect.catchTag("ToolFailure", (error) => Effect.succeed(failure(error.message))),
         Effect.catchAllCause((cause) =>
