@@ -12,6 +12,7 @@ import { Cause, Clock, Duration, Effect, Option, Redacted, Schema } from "effect
 import { FabricApi } from "../fabric/FabricApi.js"
 import { CallDeadline } from "../fabric/FabricHttp.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
+import { Redactor } from "../secrets/Redactor.js"
 import { Attr, toolSpan } from "../telemetry/Spans.js"
 import { attachmentTools } from "./attachments.js"
 import { canvasTools } from "./canvas.js"
@@ -47,15 +48,14 @@ export class Tools extends Effect.Service<Tools>()("plexum-fabric/Tools", {
   effect: Effect.gen(function*() {
     const context = yield* Effect.context<FabricApi | ActiveProfile | Membership | FileSystem.FileSystem | Path.Path>()
     const profile = yield* ActiveProfile
-    const keys = [...profile.identities.values()].flatMap((identity) =>
-      Redacted.isRedacted(identity.apiKey) ? [Redacted.value(identity.apiKey)] : []
-    ).filter((key) => key.length > 0)
-
     /**
-     * Defence in depth: no text is built from a key, but a Fabric error message is quoted in
-     * places, and a key in it must not reach the agent.
+     * No text is built from a secret, but Fabric's error messages are quoted, and a key or token
+     * Fabric echoes must not reach the agent (the host writer redacts again; this keeps the
+     * span and the log line clean too).
      */
-    const scrub = (text: string) => keys.reduce((clean, key) => clean.split(key).join("[redacted]"), text)
+    const redactor = yield* Redactor
+    for (const identity of profile.identities.values()) redactor.register(Redacted.value(identity.apiKey))
+    const scrub = redactor.redact
 
     const deadline = Duration.seconds(profile.config.tool_call_timeout_seconds)
     /** The overall bound of a call: every request, retry and wait inside it ends by then. */
