@@ -21,8 +21,8 @@ const SHAPES: ReadonlyArray<RegExp> = [
   /((?:Bearer|Basic)\s+)([A-Za-z0-9\-._~+/]{8,}=*)/gi,
   // scheme://user:password@host
   /([a-z][a-z0-9+.-]*:\/\/)([^/\s:@"']+:[^/\s@"']*)(?=@)/gi,
-  // ?access_token=…&token=…&api_key=…
-  /([?&;](?:access_token|refresh_token|id_token|token|api_key|apikey|key|secret|client_secret|password|passwd|pwd|auth|signature|sig|code)=)([^&#\s"'<>]+)/gi,
+  // ?access_token=…&token=…&api_key=…, also a bare query string (an `url.query` attribute)
+  /((?:^|[?&;"'\s])(?:access_token|refresh_token|id_token|token|api_key|apikey|key|secret|client_secret|password|passwd|pwd|auth|signature|sig|code)=)([^&#\s"'<>]+)/gi,
   // A JWT anywhere (guild tokens are JWTs).
   /()(eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)/g
 ]
