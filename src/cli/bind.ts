@@ -17,7 +17,8 @@ import { CenterApi } from "../fabric/CenterApi.js"
 import { RequestPolicy, requestPolicy } from "../fabric/FabricHttp.js"
 import { createFileAtomic } from "../profile/AtomicFile.js"
 import { Profile, resolveProfileRoot } from "../profile/Profile.js"
-import { type Binding, CHANNELS_DIR, enabledIdentity, type LoadedProfile, PLUGIN_NAME } from "../profile/ProfileSchema.js"
+import { holdProfileLock } from "../profile/ProfileLock.js"
+import { type Binding, CHANNEL_NAME_PATTERN, CHANNELS_DIR, enabledIdentity, type LoadedProfile, PLUGIN_NAME } from "../profile/ProfileSchema.js"
 import { VERSION } from "../version.js"
 import { checkAgentId, CommandFailed, profileFailed, profileOption } from "./CommandFailed.js"
 import { Progress } from "./Progress.js"
@@ -34,11 +35,8 @@ export interface BindInput {
   readonly noVerify: boolean
 }
 
-/** The name becomes a file name: keep it portable and free of path separators. */
-const channelNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
-
 const checkName = (name: string) =>
-  !channelNamePattern.test(name) || name.endsWith(".json")
+  !CHANNEL_NAME_PATTERN.test(name) || name.endsWith(".json")
     ? Effect.fail(
       new CommandFailed({
         message: `--name "${name}" cannot be a channel name: use letters, digits, ".", "_" or "-" ` +
@@ -105,6 +103,8 @@ export const bind = Effect.fn("bind")(function*(input: BindInput) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const file = `${CHANNELS_DIR}/${name}.json`
+  // Held until the command ends: the name check, the write and the re-check are one step.
+  yield* holdProfileLock(root).pipe(Effect.mapError((error) => new CommandFailed({ message: error.message })))
 
   const before = yield* profile.load(root).pipe(
     Effect.mapError((error) =>
@@ -154,7 +154,7 @@ export const bind = Effect.fn("bind")(function*(input: BindInput) {
         `plexum-fabric-register --agent-id ${agentId} --api-key <key>`
     )
   }
-})
+}, Effect.scoped)
 
 const loadFor = (what: string) => (root: string) =>
   Effect.flatMap(Profile, (profile) => profile.load(root)).pipe(

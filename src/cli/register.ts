@@ -109,7 +109,8 @@ export const register = Effect.fn("register")(function*(input: RegisterInput) {
   const written = yield* store.upsert(root, agentId, { apiKey, enabled: !input.disable }).pipe(
     Effect.catchTags({
       ProfileError: (error) => profileFailed(error),
-      ProfileWriteError: (error) => new CommandFailed({ message: `${error.file}: ${error.message}` })
+      ProfileWriteError: (error) => new CommandFailed({ message: `${error.file}: ${error.message}` }),
+      ProfileLockError: (error) => new CommandFailed({ message: error.message })
     })
   )
   yield* Console.log(

@@ -10,7 +10,7 @@
  */
 import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
 import type { HttpClientError, HttpClientResponse } from "@effect/platform"
-import { Context, Data, Duration, Effect, Metric, Option, ParseResult, Ref, Schedule, Schema, Stream } from "effect"
+import { Clock, Context, Data, Duration, Effect, Metric, Option, ParseResult, Ref, Schedule, Schema, Stream } from "effect"
 import type { Redacted } from "effect"
 import { restCalls } from "../telemetry/Metrics.js"
 import { Attr, fabricRestSpan } from "../telemetry/Spans.js"
@@ -25,20 +25,35 @@ export interface RequestPolicyShape {
   readonly timeout: Duration.Duration
   /** Retries of a transient failure (5xx, refused, timeout, 429) before it is reported. */
   readonly maxRetries: number
+  /** Largest JSON body read; a larger one is refused, and no more of it is read. */
+  readonly maxResponseBytes: number
 }
 
-/** The defaults of `request_timeout_seconds` and `max_retries` (profile.md). */
+/** The defaults of `request_timeout_seconds`, `max_retries` (profile.md) and `max_response_mib`. */
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 15
 export const DEFAULT_MAX_RETRIES = 4
+export const DEFAULT_MAX_RESPONSE_MIB = 8
+
+const MIB = 1024 * 1024
 
 /** The policy of a profile's `config.json` (fields as profile.md names them). */
 export const requestPolicy = (config: {
   readonly request_timeout_seconds: number
   readonly max_retries: number
+  readonly max_response_mib?: number
 }): RequestPolicyShape => ({
   timeout: Duration.seconds(config.request_timeout_seconds),
-  maxRetries: config.max_retries
+  maxRetries: config.max_retries,
+  maxResponseBytes: (config.max_response_mib ?? DEFAULT_MAX_RESPONSE_MIB) * MIB
 })
+
+/**
+ * When the call this request serves must be over (epoch ms, on the Effect clock): a tool call
+ * sets it, so that a `Retry-After` past it fails at once instead of sleeping into the deadline.
+ */
+export class CallDeadline extends Context.Reference<CallDeadline>()("plexum-fabric/CallDeadline", {
+  defaultValue: () => Option.none<number>()
+}) {}
 
 export class RequestPolicy extends Context.Reference<RequestPolicy>()("plexum-fabric/RequestPolicy", {
   defaultValue: () =>
@@ -214,6 +229,24 @@ const exhausted = (request: RequestTarget, last: Retryable, attempts: number) =>
         `check that Fabric is running and reachable from this machine, then try again`
   })
 
+const bodyTooLarge = (request: RequestTarget, status: number, max: number) =>
+  new FabricError({
+    route: RouteTemplates[request.route],
+    reason: "too_large",
+    status,
+    message: `${request.target} answered ${RouteTemplates[request.route]} with a body over ${max / MIB} MiB, which the plugin ` +
+      `does not read; ask for less (a smaller limit or page), or raise max_response_mib in the plugin config`
+  })
+
+const pastDeadline = (request: RequestTarget, wait: Duration.Duration) =>
+  new FabricError({
+    route: RouteTemplates[request.route],
+    reason: "rate_limited",
+    status: 429,
+    message: `${request.target} is rate-limiting ${RouteTemplates[request.route]} and asks to wait ${Duration.format(wait)}, ` +
+      `past this call's deadline (tool_call_timeout_seconds); try again after that wait`
+  })
+
 const badUrl = (request: RequestTarget) =>
   new FabricError({
     route: RouteTemplates[request.route],
@@ -275,23 +308,40 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
       }
     }
 
-    /** How a 2xx response is read: its JSON decoded with the request's schema. */
-    const readJson = <A, I>(request: FabricRequest<A, I>) => (response: HttpClientResponse.HttpClientResponse) =>
-      Effect.flatMap(response.text, (text) => decodeBody(request, response.status, text))
+    /** The body as text, refused (unread) once it is over the policy's bound. */
+    const boundedText = (request: RequestTarget, response: HttpClientResponse.HttpClientResponse, max: number) => {
+      const declared = Number(response.headers["content-length"] ?? Number.NaN)
+      if (declared > max) return Effect.fail(bodyTooLarge(request, response.status, max))
+      return response.stream.pipe(
+        // A 204 or a bodiless 429 has no stream at all: that is an empty body, not a broken one.
+        Stream.catchAll((error) => (error.reason === "EmptyBody" ? Stream.empty : Stream.fail(error))),
+        Stream.runFoldEffect({ chunks: [] as Array<Uint8Array>, size: 0 }, (acc, chunk) => {
+          const size = acc.size + chunk.length
+          if (size > max) return Effect.fail(bodyTooLarge(request, response.status, max))
+          acc.chunks.push(chunk)
+          return Effect.succeed({ chunks: acc.chunks, size })
+        }),
+        Effect.map(({ chunks }) => Buffer.concat(chunks).toString("utf8"))
+      )
+    }
+
+    /** How a 2xx response is read: its JSON, at most `max` bytes, decoded with the request's schema. */
+    const readJson = <A, I>(request: FabricRequest<A, I>) => (response: HttpClientResponse.HttpClientResponse, max: number) =>
+      Effect.flatMap(boundedText(request, response, max), (text) => decodeBody(request, response.status, text))
 
     /** One exchange: status and body within the timeout. */
     const attempt = <A>(
       request: RequestTarget,
       body: HttpBody.HttpBody,
       policy: RequestPolicyShape,
-      onOk: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, FabricError | HttpClientError.ResponseError>
+      onOk: (response: HttpClientResponse.HttpClientResponse, maxBytes: number) => Effect.Effect<A, FabricError | HttpClientError.ResponseError>
     ) =>
       Effect.gen(function*() {
         const response = yield* client.execute(build(request, body))
         yield* count(request, response.status)
         yield* Effect.annotateCurrentSpan(Attr.status, response.status)
-        if (statusRule(response.status) === "ok") return yield* onOk(response)
-        return yield* onRefusal(request, response, yield* response.text)
+        if (statusRule(response.status) === "ok") return yield* onOk(response, policy.maxResponseBytes)
+        return yield* onRefusal(request, response, yield* boundedText(request, response, policy.maxResponseBytes))
       }).pipe(
         Effect.catchTags({
           RequestError: (error) =>
@@ -315,14 +365,24 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
     /** Sends `request`, retrying what the contract calls transient; `onOk` reads a 2xx response. */
     const exchange = <A>(
       request: RequestTarget,
-      onOk: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, FabricError | HttpClientError.ResponseError>
+      onOk: (response: HttpClientResponse.HttpClientResponse, maxBytes: number) => Effect.Effect<A, FabricError | HttpClientError.ResponseError>
     ): Effect.Effect<A, FabricError> =>
       Effect.gen(function*() {
         const policy = yield* RequestPolicy
         const body = yield* encodeBody(request)
         const attempts = yield* Ref.make(0)
+        const deadline = yield* CallDeadline
+        /** A server-asked wait that would end after the call's deadline is not waited for. */
+        const withinDeadline = (error: Retryable) =>
+          Effect.gen(function*() {
+            if (Option.isNone(deadline) || Option.isNone(error.retryAfter)) return yield* Effect.fail(error)
+            const left = deadline.value - (yield* Clock.currentTimeMillis)
+            if (Duration.toMillis(error.retryAfter.value) <= left) return yield* Effect.fail(error)
+            return yield* Effect.fail(pastDeadline(request, error.retryAfter.value))
+          })
         return yield* Ref.update(attempts, (n) => n + 1).pipe(
           Effect.zipRight(attempt(request, body, policy, onOk)),
+          Effect.catchTag("Retryable", withinDeadline),
           Effect.retry(retryPolicy(policy.maxRetries)),
           Effect.catchTag("Retryable", (last) => Effect.flatMap(Ref.get(attempts), (n) => Effect.fail(exhausted(request, last, n)))),
           Effect.ensuring(Effect.flatMap(Ref.get(attempts), (n) => Effect.annotateCurrentSpan(Attr.attempts, n)))

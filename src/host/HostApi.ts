@@ -6,6 +6,7 @@
 import { Context, Deferred, Effect, Fiber, Layer, Mailbox, Option, Schema, Stream } from "effect"
 import { NodeStream } from "@effect/platform-node"
 import { errorLine, notificationLine, resultLine, type RequestId } from "./JsonRpc.js"
+import { Redactor } from "../secrets/Redactor.js"
 import { LOGGER_NAME, Methods, type Inbound, type LogLevel } from "./HostProtocol.js"
 import { watchStdout } from "./StdoutWatch.js"
 
@@ -67,6 +68,7 @@ const FLUSH_BUDGET = "1 second"
 export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", {
   scoped: Effect.gen(function*() {
     const transport = yield* HostTransport
+    const { redact } = yield* Redactor
     const outbox = yield* Mailbox.make<string>({ capacity: OUTBOX_CAPACITY })
     const gone = yield* Deferred.make<void>()
     // Plain variables: the Logger that reads them is synchronous.
@@ -108,13 +110,16 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
     const unsafeLog = (lvl: LogLevel, message: string, fields: Record<string, unknown>) => {
       if (levelRank[lvl] < levelRank[level]) return
       const data = { message, ...fields }
-      transport.diagnostic(`[${LOGGER_NAME}] ${lvl}: ${message}${Object.keys(fields).length ? " " + JSON.stringify(fields) : ""}\n`)
-      if (logToHost) outbox.unsafeOffer(notificationLine(Methods.message, { level: lvl, logger: LOGGER_NAME, data }))
+      transport.diagnostic(
+        redact(`[${LOGGER_NAME}] ${lvl}: ${message}${Object.keys(fields).length ? " " + JSON.stringify(fields) : ""}\n`)
+      )
+      if (logToHost) outbox.unsafeOffer(redact(notificationLine(Methods.message, { level: lvl, logger: LOGGER_NAME, data })))
     }
 
     return {
-      respond: (id: RequestId, result: unknown) => offer(resultLine(id, result)),
-      respondError: (id: RequestId | null, code: number, message: string) => offer(errorLine(id, code, message)),
+      // Answers quote Fabric's words (tool results, errors): a secret Fabric echoes stops here.
+      respond: (id: RequestId, result: unknown) => offer(redact(resultLine(id, result))),
+      respondError: (id: RequestId | null, code: number, message: string) => offer(redact(errorLine(id, code, message))),
       notify,
       inbound: (payload: Inbound) => notify(Methods.inbound, payload),
       /** Encoded inbound notification lines, in order, in one offer (suspends while the outbox is full). */

@@ -2,9 +2,10 @@
  * Effect's Logger bridged to the host: every `Effect.log*` becomes a stderr line and, at or above
  * the level the host set, a `notifications/message`. Nothing else in the plugin formats logs.
  */
-import { Cause, Effect, HashMap, Layer, Logger, LogLevel } from "effect"
+import { Cause, Clock, Duration, Effect, HashMap, Layer, Logger, LogLevel, Option, Schedule } from "effect"
 import { HostApi } from "./HostApi.js"
 import type { LogLevel as HostLevel } from "./HostProtocol.js"
+import { LOG_INTERVAL_MS, logKind, makeLogLimiter, type Summary, summaryLine } from "./LogLimiter.js"
 
 const toHostLevel = (level: LogLevel.LogLevel): HostLevel => {
   switch (level._tag) {
@@ -25,14 +26,35 @@ const toHostLevel = (level: LogLevel.LogLevel): HostLevel => {
 const render = (message: unknown): string =>
   (Array.isArray(message) ? message : [message]).map((part) => (typeof part === "string" ? part : JSON.stringify(part))).join(" ")
 
-const makeLogger = (host: HostApi) =>
-  Logger.make(({ annotations, cause, logLevel, message }) => {
+const summarise = (host: HostApi, summaries: ReadonlyArray<Summary>) => {
+  for (const summary of summaries) host.unsafeLog(summary.level as HostLevel, summaryLine(summary), {})
+}
+
+const makeLogger = (host: HostApi, limiter: ReturnType<typeof makeLogLimiter>) =>
+  Logger.make(({ annotations, cause, date, logLevel, message }) => {
+    const level = toHostLevel(logLevel)
+    const text = render(message)
+    const now = date.getTime()
+    summarise(host, limiter.expire(now))
+    if (!limiter.admit(logKind(level, Option.getOrUndefined(HashMap.get(annotations, "service")), text), level, text, now)) return
     const fields: Record<string, unknown> = Object.fromEntries(HashMap.toEntries(annotations))
     if (!Cause.isEmpty(cause)) fields.cause = Cause.pretty(cause, { renderErrorCause: true })
-    host.unsafeLog(toHostLevel(logLevel), render(message), fields)
+    host.unsafeLog(level, text, fields)
   })
 
-/** Replaces the default logger; debug logs reach it so that `logging/setLevel debug` shows them. */
-export const HostLoggerLive = Layer.unwrapEffect(
-  Effect.map(HostApi, (host) => Logger.replace(Logger.defaultLogger, makeLogger(host)))
+/**
+ * Replaces the default logger; debug logs reach it so that `logging/setLevel debug` shows them.
+ * Repeated lines are summarised (LogLimiter); a fiber writes the summaries of a flood that stopped.
+ */
+export const HostLoggerLive = Layer.unwrapScoped(
+  Effect.gen(function*() {
+    const host = yield* HostApi
+    const limiter = makeLogLimiter()
+    yield* Clock.currentTimeMillis.pipe(
+      Effect.map((now) => summarise(host, limiter.expire(now))),
+      Effect.repeat(Schedule.spaced(Duration.millis(LOG_INTERVAL_MS))),
+      Effect.forkScoped
+    )
+    return Logger.replace(Logger.defaultLogger, makeLogger(host, limiter))
+  })
 ).pipe(Layer.merge(Logger.minimumLogLevel(LogLevel.Debug)))

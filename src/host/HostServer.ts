@@ -5,13 +5,13 @@
  * end of input, a signal or a lost stdout all lead to the same graceful stop.
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Cause, Deferred, Effect, ExecutionStrategy, Exit, Fiber, FiberMap, Option, Redacted, Schema, Scope, Stream } from "effect"
+import { Cause, Deferred, Effect, ExecutionStrategy, Exit, Fiber, FiberMap, Option, ParseResult, Redacted, Schema, Scope, Stream } from "effect"
 import { formatProfileError, type ProfileError } from "../profile/Profile.js"
 import type { LoadedProfile } from "../profile/ProfileSchema.js"
 import { Activation, type ActivePlugin } from "./Activation.js"
 import { HostApi, HostTransport } from "./HostApi.js"
 import { ErrorCodes, LogLevel, Methods, SERVER_NAME, SUPPORTED_PROTOCOL_VERSIONS } from "./HostProtocol.js"
-import { parseLine, RpcError, type Notification, type Request } from "./JsonRpc.js"
+import { parseLine, requestIdKey, RpcError, type Notification, type Request } from "./JsonRpc.js"
 import { manifest } from "./Manifest.js"
 import { profileChanges } from "./ProfileWatch.js"
 import { debugFibersResult, FiberRegistry } from "../telemetry/FiberRegistry.js"
@@ -36,12 +36,24 @@ const SetLevelParams = Schema.Struct({
 })
 const CancelledParams = Schema.Struct({ requestId: Schema.Union(Schema.String, Schema.Number) })
 
+/** `"name" is missing`, `"level" must be …`: the field first, never the whole tree. */
+const describeParams = (error: ParseResult.ParseError) => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  if (issue === undefined || issue.path.length === 0) return "params must be a JSON object"
+  const field = `"${issue.path.join(".")}"`
+  if (issue._tag === "Missing") return `${field} is missing`
+  const expected = /^Expected (.*?), actual /s.exec(issue.message)?.[1]
+  return expected === undefined ? `${field} is invalid` : `${field} must be ${expected}`
+}
+
 const decodeParams = <A, I>(schema: Schema.Schema<A, I>, method: string) => (params: unknown) =>
   Schema.decodeUnknown(schema)(params ?? {}).pipe(
     Effect.mapError((error) =>
       new RpcError({
         code: ErrorCodes.invalidParams,
-        message: `invalid params for ${method}: ${error.message.split("\n").slice(-1)[0]!.trim()}`
+        message: `invalid params for ${method}: ${describeParams(error)}${
+          method === Methods.toolsCall ? "; send {\"name\": <a tool from tools/list>, \"arguments\": {…}}" : ""
+        }`
       })
     )
   )
@@ -225,7 +237,7 @@ export class HostServer extends Effect.Service<HostServer>()("plexum-fabric/Host
 
       const onRequest = (request: Request) =>
         Effect.gen(function*() {
-          const key = String(request.id)
+          const key = requestIdKey(request.id)
           if (yield* FiberMap.has(inflight, key)) {
             return yield* host.respondError(request.id, ErrorCodes.invalidRequest, `request id ${key} is already in use by a request under way`)
           }
@@ -235,7 +247,7 @@ export class HostServer extends Effect.Service<HostServer>()("plexum-fabric/Host
       const onNotification = (notification: Notification) => {
         if (notification.method !== Methods.cancelled) return Effect.void
         return Schema.decodeUnknown(CancelledParams)(notification.params).pipe(
-          Effect.flatMap(({ requestId }) => FiberMap.remove(inflight, String(requestId))),
+          Effect.flatMap(({ requestId }) => FiberMap.remove(inflight, requestIdKey(requestId))),
           Effect.ignore
         )
       }

@@ -38,6 +38,27 @@ export type Incoming = Request | Notification | Reply | Invalid
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 const isId = (u: unknown): u is RequestId => typeof u === "string" || (typeof u === "number" && Number.isFinite(u))
 
+/**
+ * The key of a request id among those under way: by type and value, so that `"1"` and `1` are
+ * two requests (JSON-RPC compares ids as the JSON values they are).
+ */
+export const requestIdKey = (id: RequestId): string => JSON.stringify(id)
+
+/** Params nested deeper than this are refused: decoding and error messages recurse on them. */
+export const MAX_PARAMS_DEPTH = 64
+
+/** Whether `value` nests objects or arrays more than `limit` levels deep (iterative: no stack). */
+export const nestedDeeperThan = (value: unknown, limit: number): boolean => {
+  const stack: Array<readonly [unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!
+    if (typeof current !== "object" || current === null) continue
+    if (depth >= limit) return true
+    for (const child of Object.values(current)) stack.push([child, depth + 1])
+  }
+  return false
+}
+
 const invalid = (id: RequestId | null, code: number, message: string): Invalid => ({ _tag: "Invalid", id, code, message })
 
 export const parseLine = (line: string): Incoming => {
@@ -60,6 +81,13 @@ export const classify = (json: unknown): Incoming => {
   if (typeof json.method !== "string") return invalid(id, ErrorCodes.invalidRequest, 'invalid request: "method" must be a string')
   if ("id" in json && json.id !== undefined) {
     if (id === null) return invalid(null, ErrorCodes.invalidRequest, 'invalid request: "id" must be a string or a number')
+    if (nestedDeeperThan(json.params, MAX_PARAMS_DEPTH)) {
+      return invalid(
+        id,
+        ErrorCodes.invalidParams,
+        `invalid params for ${json.method}: nested more than ${MAX_PARAMS_DEPTH} levels deep; send flatter arguments`
+      )
+    }
     return { _tag: "Request", id, method: json.method, params: json.params }
   }
   return { _tag: "Notification", method: json.method, params: json.params }

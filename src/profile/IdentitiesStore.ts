@@ -1,11 +1,13 @@
 /**
  * Read-modify-write of `fabric-identities.json`, the one profile file that holds secrets.
  * The file is rewritten atomically with mode 0600, and every entry this command does not touch
- * is kept exactly as it was (fields this plugin does not know included).
+ * is kept exactly as it was (fields this plugin does not know included). The read-modify-write
+ * holds the profile lock, so concurrent registrations all survive.
  */
 import { FileSystem, Path } from "@effect/platform"
 import { Effect, Option, Redacted } from "effect"
 import { writeFileAtomic } from "./AtomicFile.js"
+import { withProfileLock } from "./ProfileLock.js"
 import { decodeProfileFile, identitiesContext, readProfileJson } from "./Profile.js"
 import { IDENTITIES_FILE, IDENTITIES_FILE_MODE, IdentitiesFile } from "./ProfileSchema.js"
 
@@ -46,8 +48,8 @@ export class IdentitiesStore extends Effect.Service<IdentitiesStore>()("plexum-f
         return json.value as RawIdentities
       })
 
-    const upsert = Effect.fn("IdentitiesStore.upsert")(function*(root: string, agentId: string, update: IdentityUpdate) {
-      yield* Effect.annotateCurrentSpan({ agent: agentId })
+    /** The read-modify-write itself; only ever run holding the profile lock. */
+    const write = Effect.fnUntraced(function*(root: string, agentId: string, update: IdentityUpdate) {
       const current = yield* readRaw(root)
       const replaced = Object.prototype.hasOwnProperty.call(current.agents, agentId)
       const next: RawIdentities = {
@@ -61,6 +63,11 @@ export class IdentitiesStore extends Effect.Service<IdentitiesStore>()("plexum-f
         writeFileAtomic(root, IDENTITIES_FILE, `${JSON.stringify(next, null, 2)}\n`, IDENTITIES_FILE_MODE)
       )
       return { file: IDENTITIES_FILE, path: path.join(root, IDENTITIES_FILE), replaced } satisfies IdentityWritten
+    })
+
+    const upsert = Effect.fn("IdentitiesStore.upsert")(function*(root: string, agentId: string, update: IdentityUpdate) {
+      yield* Effect.annotateCurrentSpan({ agent: agentId })
+      return yield* provide(withProfileLock(root)(write(root, agentId, update)))
     })
 
     return {

@@ -7,9 +7,12 @@ import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Config, Effect, Either, Option, ParseResult, Schema } from "effect"
 import { homedir } from "node:os"
+import { readAtMost } from "./BoundedRead.js"
 import {
   type Binding,
   BindingFile,
+  CHANNEL_NAME_PATTERN,
+  CHANNEL_NAME_RULE,
   CHANNELS_DIR,
   CONFIG_FILE,
   IDENTITIES_FILE,
@@ -90,16 +93,52 @@ export const parseJsonText = (file: string, text: string): Either.Either<unknown
       })
   })
 
-/** The parsed JSON of `root/file`, or none when the file does not exist. */
-export const readProfileJson = (root: string, file: string) =>
+/** No profile file is larger: a bigger one is a mistake (or a device), never read whole. */
+export const PROFILE_FILE_MAX_BYTES = 1024 * 1024
+
+const notRegular = (file: string, type: FileSystem.File.Type) =>
+  new ProfileError({
+    file,
+    message: `is not a regular file (it is a ${type === "Unknown" ? "special file" : type}, after following links); ` +
+      "profile files must be regular JSON files: replace it with one, or remove it"
+  })
+
+const tooLarge = (file: string, size: number) =>
+  new ProfileError({
+    file,
+    message: `is ${size > PROFILE_FILE_MAX_BYTES * 10 ? "far " : ""}over the ${PROFILE_FILE_MAX_BYTES / 1024} KiB ` +
+      "a profile file may hold; check that it is the right file, and remove what does not belong in it"
+  })
+
+/**
+ * The text of `root/file`, or none when it does not exist. Only a regular file is opened (a FIFO
+ * would block the read forever, a device never ends), and at most PROFILE_FILE_MAX_BYTES of it are
+ * read, whatever its size claims (a /proc file claims 0).
+ */
+export const readProfileText = (root: string, file: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const text = yield* fs.readFileString(path.join(root, file)).pipe(
+    const full = path.join(root, file)
+    const info = yield* fs.stat(full).pipe(
       Effect.map(Option.some),
       Effect.catchIf(isNotFound, () => Effect.succeedNone),
       Effect.mapError((error) => unreadable(file, error))
     )
+    if (Option.isNone(info)) return Option.none<string>()
+    if (info.value.type !== "File") return yield* notRegular(file, info.value.type)
+    if (Number(info.value.size) > PROFILE_FILE_MAX_BYTES) return yield* tooLarge(file, Number(info.value.size))
+    const content = yield* Effect.scoped(
+      Effect.flatMap(fs.open(full, { flag: "r" }), (handle) => readAtMost(handle, PROFILE_FILE_MAX_BYTES))
+    ).pipe(Effect.mapError((error) => unreadable(file, error)))
+    if (content.length > PROFILE_FILE_MAX_BYTES) return yield* tooLarge(file, content.length)
+    return Option.some(new TextDecoder().decode(content))
+  })
+
+/** The parsed JSON of `root/file`, or none when the file does not exist. */
+export const readProfileJson = (root: string, file: string) =>
+  Effect.gen(function*() {
+    const text = yield* readProfileText(root, file)
     if (Option.isNone(text)) return Option.none<unknown>()
     return Option.some(yield* parseJsonText(file, text.value))
   })
@@ -262,8 +301,18 @@ export class Profile extends Effect.Service<Profile>()("plexum-fabric/Profile", 
         return Option.none<Binding>()
       }
       const decoded = yield* decodeProfileFile(BindingFile, json.value, bindingContext(file))
+      const name = decoded.name ?? fileName.slice(0, -".json".length)
+      if (!CHANNEL_NAME_PATTERN.test(name)) {
+        return yield* new ProfileError({
+          file,
+          field: "name",
+          message: `${JSON.stringify(name.slice(0, 100))} cannot be a channel name (${
+            decoded.name === undefined ? "taken from the file name" : "the \"name\" field"
+          }): use ${CHANNEL_NAME_RULE}; rename the file or set a valid "name"`
+        })
+      }
       return Option.some<Binding>({
-        name: decoded.name ?? fileName.slice(0, -".json".length),
+        name,
         agentId: decoded.agent_id,
         guildNodeId: decoded.fabric_guild_node_id,
         channelId: decoded.fabric_channel_id,

@@ -4,7 +4,7 @@
  */
 import { Context, Redacted, Schema } from "effect"
 import { SlashCommand } from "../fabric/FabricContract.js"
-import { DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT_SECONDS } from "../fabric/FabricHttp.js"
+import { DEFAULT_MAX_RESPONSE_MIB, DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT_SECONDS } from "../fabric/FabricHttp.js"
 
 export const PLUGIN_NAME = "plexum-fabric-channel"
 
@@ -12,11 +12,23 @@ export const PLUGIN_NAME = "plexum-fabric-channel"
 export const CONFIG_FILE = "plugins/plexum-fabric-channel/config.json"
 export const IDENTITIES_FILE = "fabric-identities.json"
 export const CHANNELS_DIR = "channels"
+/**
+ * A Plexum channel name: it is a file name and is published in the manifest, so it stays portable
+ * and free of path separators (`../../etc/passwd` is not a name).
+ */
+export const CHANNEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
+export const CHANNEL_NAME_RULE = `letters, digits, ".", "_" or "-", starting with a letter or digit, at most 100`
+
 /** `fabric-identities.json` holds API keys: owner read/write only. */
 export const IDENTITIES_FILE_MODE = 0o600
 
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
+const AbsolutePath = Schema.String.pipe(
+  Schema.filter((value) => value.startsWith("/") || /^[A-Za-z]:[\\/]/.test(value), {
+    message: () => "must be an absolute directory path"
+  })
+)
 
 /** profile.md v1.1 "Who may wake an agent": who may wake, per kind of channel. */
 export const WakeMode = Schema.Literal("open", "allowlist", "off")
@@ -74,7 +86,13 @@ export const PluginConfigFile = Schema.Struct({
   /** Upper bound for one REST call to Fabric. */
   request_timeout_seconds: Schema.optionalWith(PositiveInt, { default: () => DEFAULT_REQUEST_TIMEOUT_SECONDS }),
   /** Retries of a transient Fabric failure (5xx, refused, timeout, 429) before it is reported. */
-  max_retries: Schema.optionalWith(NonNegativeInt, { default: () => DEFAULT_MAX_RETRIES })
+  max_retries: Schema.optionalWith(NonNegativeInt, { default: () => DEFAULT_MAX_RETRIES }),
+  /** Directories `send_file` may read a path under (absolute); none: path uploads are off. */
+  file_roots: Schema.optionalWith(Schema.Array(AbsolutePath), { default: () => [] }),
+  /** Overall bound on one tool call, retries and `Retry-After` waits included. */
+  tool_call_timeout_seconds: Schema.optionalWith(PositiveInt, { default: () => 30 }),
+  /** Largest JSON response body read from Fabric, in MiB; a larger one is refused unread. */
+  max_response_mib: Schema.optionalWith(PositiveInt, { default: () => DEFAULT_MAX_RESPONSE_MIB })
 })
 export type PluginConfig = typeof PluginConfigFile.Type
 

@@ -5,13 +5,14 @@
  * failed (`invalidate` with its generation), so N sockets of one agent that fail together cause
  * one new login, not N.
  */
-import { Cache, Duration, Effect, Exit, Layer, Option, Ref } from "effect"
+import { Cache, Duration, Effect, Exit, Layer, Option, Redacted, Ref } from "effect"
 import { CenterApi } from "../fabric/CenterApi.js"
 import type { Session } from "../fabric/FabricContract.js"
 import type { FabricError } from "../fabric/FabricError.js"
 import { RequestPolicy, requestPolicy } from "../fabric/FabricHttp.js"
 import { type GuildAccess, GuildAccessSource, SessionError } from "../fabric/GuildAccess.js"
 import { ActiveProfile, CONFIG_FILE, IDENTITIES_FILE, type LoadedProfile } from "../profile/ProfileSchema.js"
+import { Redactor } from "../secrets/Redactor.js"
 
 export interface AgentSession {
   readonly agentId: string
@@ -83,6 +84,8 @@ export class Sessions extends Effect.Service<Sessions>()("plexum-fabric/Sessions
   effect: Effect.gen(function*() {
     const profile = yield* ActiveProfile
     const center = yield* CenterApi
+    const redactor = yield* Redactor
+    for (const identity of profile.identities.values()) redactor.register(Redacted.value(identity.apiKey))
     const policy = requestPolicy(profile.config)
     const ttl = Duration.seconds(profile.config.session_ttl_seconds)
     const generations = yield* Ref.make(0)
@@ -95,6 +98,8 @@ export class Sessions extends Effect.Service<Sessions>()("plexum-fabric/Sessions
           Effect.provideService(RequestPolicy, policy),
           Effect.mapError((error) => loginFailed(profile, agentId, error))
         )
+        // Before anything can quote them: a guild may echo its token in an error body.
+        for (const access of session.guild_access_tokens) redactor.register(Redacted.value(access.token))
         const generation = yield* Ref.updateAndGet(generations, (n) => n + 1)
         yield* Effect.logDebug(`agent ${agentId} logged in to Fabric as ${session.user.id} (login #${generation})`)
         return { agentId, session, userId: session.user.id, generation } satisfies AgentSession

@@ -58,6 +58,8 @@ const uploadedFile = Effect.gen(function*() {
   return file.value
 }).pipe(
   Multipart.withMaxFileSize(Option.some(ATTACHMENT_MAX_BYTES)),
+  // By default a part typed application/json is parsed as a form field; an uploaded .json is a file.
+  Multipart.withFieldMimeTypes([]),
   Effect.catchTag("MultipartError", (error) =>
     error.reason === "FileTooLarge" || error.reason === "BodyTooLarge"
       ? tooLarge

@@ -12,7 +12,7 @@ import * as OtlpLogger from "@effect/opentelemetry/OtlpLogger"
 import * as OtlpMetrics from "@effect/opentelemetry/OtlpMetrics"
 import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
 import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
-import type { HttpClient } from "@effect/platform"
+import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import {
   Config,
@@ -28,6 +28,7 @@ import {
   Redacted,
   Scope
 } from "effect"
+import { Redactor } from "../secrets/Redactor.js"
 import { VERSION } from "../version.js"
 
 export const defaultServiceName = "plexum-fabric-channel"
@@ -275,8 +276,32 @@ export const layerFrom = (config: TelemetryConfig): Layer.Layer<never> => {
         Option.match(logger, { onNone: () => Layer.empty, onSome: Logger.add })
       )
     }).pipe(Effect.withConfigProvider(noAmbientConfig))
-  ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  ).pipe(Layer.provide(redactingClient), Layer.provide(NodeHttpClient.layerUndici))
 }
+
+/**
+ * The exporters' HTTP client, which masks every secret in what it sends: span attributes,
+ * statuses, exception messages, log bodies and metric labels all leave through it. The body is
+ * read as latin1 (one character per byte) and masked length for length, so a protobuf body keeps
+ * its framing.
+ */
+const redactingClient = Layer.effect(
+  HttpClient.HttpClient,
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const redactor = yield* Redactor
+    return HttpClient.mapRequest(client, (request) =>
+      request.body._tag === "Uint8Array"
+        ? HttpClientRequest.setBody(
+          request,
+          HttpBody.uint8Array(
+            new Uint8Array(Buffer.from(redactor.mask(Buffer.from(request.body.body).toString("latin1")), "latin1")),
+            request.body.contentType
+          )
+        )
+        : request)
+  })
+)
 
 /**
  * Telemetry from the process environment. A malformed variable turns export off with one

@@ -8,11 +8,13 @@
  */
 import type { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { Cause, Effect, Redacted } from "effect"
+import { Cause, Clock, Duration, Effect, Option, Redacted } from "effect"
 import { FabricApi } from "../fabric/FabricApi.js"
+import { CallDeadline } from "../fabric/FabricHttp.js"
 import type { Typing } from "../presence/Typing.js"
 import { type ContentBlock, type ToolInfo, type ToolResult, UnknownTool } from "../host/HostProtocol.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
+import { Redactor } from "../secrets/Redactor.js"
 import { Attr, toolSpan } from "../telemetry/Spans.js"
 import { attachmentTools } from "./attachments.js"
 import { canvasTools } from "./canvas.js"
@@ -23,7 +25,7 @@ import { presenceTools } from "./presence.js"
 import { readAttachmentTools } from "./readAttachment.js"
 import { sendTools } from "./send.js"
 import { subDiscussionTools } from "./subDiscussions.js"
-import type { Tool, ToolOutput } from "./Tool.js"
+import { fail, type Tool, type ToolOutput } from "./Tool.js"
 
 /** Every tool, `send` first: it is the outbound tool of every channel. */
 export const allTools: ReadonlyArray<Tool> = [
@@ -49,20 +51,33 @@ export class Tools extends Effect.Service<Tools>()("plexum-fabric/Tools", {
   effect: Effect.gen(function*() {
     const context = yield* Effect.context<FabricApi | ActiveProfile | Membership | Typing | FileSystem.FileSystem | Path.Path>()
     const profile = yield* ActiveProfile
-    const keys = [...profile.identities.values()].flatMap((identity) =>
-      Redacted.isRedacted(identity.apiKey) ? [Redacted.value(identity.apiKey)] : []
-    ).filter((key) => key.length > 0)
-
     /**
-     * Defence in depth: no text is built from a key, but a Fabric error message is quoted in
-     * places, and a key in it must not reach the agent.
+     * No text is built from a secret, but Fabric's error messages are quoted, and a key or token
+     * Fabric echoes must not reach the agent (the host writer redacts again; this keeps the
+     * span and the log line clean too).
      */
-    const scrub = (text: string) => keys.reduce((clean, key) => clean.split(key).join("[redacted]"), text)
+    const redactor = yield* Redactor
+    for (const identity of profile.identities.values()) redactor.register(Redacted.value(identity.apiKey))
+    const scrub = redactor.redact
+
+    const deadline = Duration.seconds(profile.config.tool_call_timeout_seconds)
+    /** The overall bound of a call: every request, retry and wait inside it ends by then. */
+    const withinDeadline = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        effect.pipe(
+          Effect.provideService(CallDeadline, Option.some(now + Duration.toMillis(deadline))),
+          Effect.timeoutFail({
+            duration: deadline,
+            onTimeout: () =>
+              fail(`${name} did not finish within ${Duration.format(deadline)} (Fabric is slow or not answering); ` +
+                `try again later. The operator sets this bound as tool_call_timeout_seconds`)
+          })
+        ))
 
     const scrubBlock = (block: ContentBlock): ContentBlock => block.type === "text" ? { ...block, text: scrub(block.text) } : block
 
     const run = (tool: Tool, args: unknown) =>
-      tool.run(args).pipe(
+      withinDeadline(tool.info.name, tool.run(args)).pipe(
         Effect.map(success),
         Effect.catchTag("ToolFailure", (error) => Effect.succeed(failure(error.message))),
         Effect.catchAllCause((cause) =>

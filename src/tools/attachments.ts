@@ -3,15 +3,18 @@
  * (small, generated content) or as an absolute path on the machine the plugin runs on (what an
  * agent that writes files can really use: a large file does not fit in a model's output).
  *
- * A path may point anywhere the plugin can read, except inside the Plexum profile: that is where
- * the agents' Fabric API keys live, and a tool must never be a way to post them.
+ * A path is read only when, after every link is followed, it names a regular file under one of
+ * the operator's `file_roots` (none by default: path uploads are off), outside the Plexum profile
+ * (the agents' Fabric API keys live there) and outside `/proc`, `/sys` and `/dev` (process
+ * environments, devices). A prompt-injected agent must not be able to post a secret.
  */
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Effect, Either, Encoding, Schema } from "effect"
+import { Effect, Either, Encoding, Equal, Option, Schema } from "effect"
 import { FabricApi } from "../fabric/FabricApi.js"
 import { ATTACHMENT_MAX_BYTES } from "../fabric/FabricContract.js"
-import { ActiveProfile } from "../profile/ProfileSchema.js"
+import { readAtMost } from "../profile/BoundedRead.js"
+import { ActiveProfile, CONFIG_FILE } from "../profile/ProfileSchema.js"
 import * as Args from "./Args.js"
 import { orExplain } from "./FabricFailure.js"
 import { describeIds, LongMessage, postInChunks } from "./send.js"
@@ -60,26 +63,81 @@ const fromBase64 = (data: string, name: string | undefined): Either.Either<FileT
 const unreadable = (file: string) => (error: PlatformError) =>
   fail(`cannot read ${file} (${error._tag === "SystemError" ? error.reason : "invalid path"}); give the absolute path of a readable file`)
 
+/** Never readable, whatever the roots say: process memory and environments, kernel state, devices. */
+const SYSTEM_TREES = ["/proc", "/sys", "/dev"]
+
 /** The canonical form of a path that may not exist (the profile root of a test, say). */
 const canonical = (fs: FileSystem.FileSystem, path: Path.Path, file: string) =>
   fs.realPath(file).pipe(Effect.orElseSucceed(() => path.resolve(file)))
+
+const isWithin = (path: Path.Path, dir: string, file: string) => {
+  const relative = path.relative(dir, file)
+  return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative))
+}
+
+const pathUploadsOff = fail(
+  `send_file by path is off: no file_roots are configured. Send the bytes as data_base64 with file_name, or ask the ` +
+    `operator to list the directories send_file may read in "file_roots" of ${CONFIG_FILE}`
+)
+
+/**
+ * The real path of `file` when send_file may read it, else the reason why not. Pure: the caller
+ * resolved every link (`real`, `roots`, `profileRoot` are canonical).
+ */
+export const fileAccess = (
+  path: Path.Path,
+  file: string,
+  real: string,
+  roots: ReadonlyArray<string>,
+  profileRoot: string
+): Either.Either<string, ToolFailure> => {
+  if (isWithin(path, profileRoot, real)) {
+    return Either.left(fail(`${file} is inside the Plexum profile, whose files hold credentials; send_file refuses it`))
+  }
+  if (SYSTEM_TREES.some((tree) => isWithin(path, tree, real))) {
+    return Either.left(fail(`${file} resolves to ${real}, a system file; send_file never reads /proc, /sys or /dev`))
+  }
+  if (!roots.some((root) => isWithin(path, root, real))) {
+    return Either.left(fail(
+      `${file}${real === file ? "" : ` (really ${real})`} is outside the file_roots send_file may read ` +
+        `(${roots.join(", ")}); move the file under one of them, or send its bytes as data_base64`
+    ))
+  }
+  return Either.right(real)
+}
 
 const fromPath = (file: string, name: string | undefined) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const profile = yield* ActiveProfile
+    if (profile.config.file_roots.length === 0) return yield* pathUploadsOff
     if (!path.isAbsolute(file)) return yield* fail(`path ${file} is not absolute; give the absolute path of the file`)
     const real = yield* fs.realPath(file).pipe(Effect.mapError(unreadable(file)))
-    const inProfile = path.relative(yield* canonical(fs, path, profile.root), real)
-    if (!inProfile.startsWith("..") && !path.isAbsolute(inProfile)) {
-      return yield* fail(`${file} is inside the Plexum profile, whose files hold credentials; send_file refuses it`)
-    }
+    const roots = yield* Effect.forEach(profile.config.file_roots, (root) => canonical(fs, path, root))
+    yield* fileAccess(path, file, real, roots, yield* canonical(fs, path, profile.root))
+    // stat before open: opening a FIFO would block until a writer comes.
     const info = yield* fs.stat(real).pipe(Effect.mapError(unreadable(file)))
     if (info.type !== "File") return yield* fail(`${file} is not a regular file; give the path of a file`)
-    if (Number(info.size) > ATTACHMENT_MAX_BYTES) return yield* tooLarge(file, Number(info.size))
-    const bytes = yield* fs.readFile(real).pipe(Effect.mapError(unreadable(file)))
-    return { name: name ?? path.basename(file), bytes } satisfies FileToSend
+    return yield* Effect.scoped(Effect.gen(function*() {
+      const handle = yield* fs.open(real, { flag: "r" }).pipe(Effect.mapError(unreadable(file)))
+      // The checks hold for what is read: the open file itself, not whatever the path named before.
+      const opened = yield* handle.stat.pipe(Effect.mapError(unreadable(file)))
+      if (opened.type !== "File" || opened.dev !== info.dev || !Option.getEquivalence(Equal.equals)(opened.ino, info.ino)) {
+        return yield* fail(`${file} changed while it was being opened; send it again`)
+      }
+      // A hard link makes a file from anywhere appear under a root; only single-link files are read.
+      const links = Option.getOrElse(opened.nlink, () => 1)
+      if (links > 1) {
+        return yield* fail(`${file} has ${links} hard links; send_file reads only files with one link (a link can pull ` +
+          `in a file from outside file_roots): copy the file instead of linking it`)
+      }
+      const size = Number(opened.size)
+      if (size > ATTACHMENT_MAX_BYTES) return yield* tooLarge(file, size)
+      const bytes = yield* readAtMost(handle, ATTACHMENT_MAX_BYTES).pipe(Effect.mapError(unreadable(file)))
+      if (bytes.length > ATTACHMENT_MAX_BYTES) return yield* tooLarge(file, bytes.length)
+      return { name: name ?? path.basename(file), bytes } satisfies FileToSend
+    }))
   })
 
 const mimeOf = (name: string, explicit: string | undefined) =>
@@ -88,10 +146,11 @@ const mimeOf = (name: string, explicit: string | undefined) =>
 export const sendFile = defineTool({
   name: "send_file",
   description: "Post a message with a file attached, routed like send (pass the session_id you answer). The file is " +
-    "either `path` (absolute, on the machine the plugin runs on) or `data_base64` with `file_name`; at most 25 MiB.",
+    "either `path` (absolute, on the machine the plugin runs on, under a directory the operator allowed in file_roots) or " +
+    "`data_base64` with `file_name`; at most 25 MiB.",
   input: Schema.Struct({
     channel_name: Args.channelName,
-    path: Args.optional(Args.Id("Absolute path of the file to send. Files inside the Plexum profile are refused.")),
+    path: Args.optional(Args.Id("Absolute path of a file under the configured file_roots. Without file_roots, use data_base64.")),
     data_base64: Args.optional(Schema.String.annotations({ description: "The file's bytes, base64. Needs file_name." })),
     file_name: Args.optional(Args.Id("The name Fabric shows. Default with path: the file's own name.")),
     mime: Args.optional(Args.Id("The MIME type. Default: guessed from the name, else application/octet-stream.")),

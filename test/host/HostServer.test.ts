@@ -100,6 +100,43 @@ describe("HostServer", () => {
       expect(ids.indexOf("b")).toBeLessThan(ids.indexOf("a"))
     }))
 
+  it.scopedLive("compares request ids by type and value: \"1\" and 1 are two requests under way", () =>
+    Effect.gen(function*() {
+      const release = yield* Deferred.make<void>()
+      const host = yield* startHost(fakeActivation({
+        callTool: (name) => Deferred.await(release).pipe(Effect.as({ content: [{ type: "text" as const, text: name }] }))
+      }))
+      yield* host.request(0, "initialize", init)
+      yield* host.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "number" } }))
+      yield* host.send(JSON.stringify({ jsonrpc: "2.0", id: "1", method: "tools/call", params: { name: "string" } }))
+      yield* host.send(JSON.stringify({ jsonrpc: "2.0", id: "1", method: "tools/call", params: { name: "again" } }))
+      const clash = yield* host.waitFor((m) => m.id === "1" && m.error !== undefined)
+      expect(clash.error).toEqual({ code: ErrorCodes.invalidRequest, message: `request id "1" is already in use by a request under way` })
+      yield* Deferred.succeed(release, void 0)
+      expect((yield* host.waitFor((m) => m.id === 1 && m.result !== undefined)).result.content[0].text).toBe("number")
+      expect((yield* host.waitFor((m) => m.id === "1" && m.result !== undefined)).result.content[0].text).toBe("string")
+    }))
+
+  it.scopedLive("says which param is wrong, and refuses deeply nested params with -32602", () =>
+    Effect.gen(function*() {
+      const host = yield* startHost(fakeActivation())
+      yield* host.request(1, "initialize", init)
+      expect((yield* host.request(2, "tools/call", { arguments: {} })).error).toEqual({
+        code: ErrorCodes.invalidParams,
+        message: `invalid params for tools/call: "name" is missing; send {"name": <a tool from tools/list>, "arguments": {…}}`
+      })
+      expect((yield* host.request(3, "tools/call", { name: 7 })).error.message).toBe(
+        `invalid params for tools/call: "name" must be string; send {"name": <a tool from tools/list>, "arguments": {…}}`
+      )
+      const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`
+      yield* host.send(`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"send","arguments":{"message":${deep}}}}`)
+      expect((yield* host.waitFor((m) => m.id === 4)).error).toEqual({
+        code: ErrorCodes.invalidParams,
+        message: "invalid params for tools/call: nested more than 64 levels deep; send flatter arguments"
+      })
+      expect((yield* host.request(5, "ping")).result).toEqual({})
+    }))
+
   it.scopedLive("sends log notifications at or above the level set, only after initialize", () =>
     Effect.gen(function*() {
       const host = yield* startHost(fakeActivation({ run: Effect.logDebug("debug line").pipe(Effect.zipRight(Effect.logWarning("warn line"))) }))

@@ -2,8 +2,16 @@ import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, LogLevel, Option, Redacted } from "effect"
+import { execFileSync } from "node:child_process"
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs"
 import { homedir } from "node:os"
-import { formatProfileError, Profile, ProfileError, resolveProfileRoot } from "../../src/profile/Profile.js"
+import {
+  formatProfileError,
+  Profile,
+  PROFILE_FILE_MAX_BYTES,
+  ProfileError,
+  resolveProfileRoot
+} from "../../src/profile/Profile.js"
 import { CONFIG_FILE, defaultConfig, IDENTITIES_FILE } from "../../src/profile/ProfileSchema.js"
 import { binding, captureLogs, type ProfileFiles, tempProfile } from "./tempProfile.js"
 
@@ -204,6 +212,19 @@ describe("Profile.load", () => {
         expect(error.message).toContain(`"general"`)
       }).pipe(Effect.provide(TestLive)))
 
+    it.scoped("a channel name outside the safe set is refused at load, from the field or the file name", () =>
+      Effect.gen(function*() {
+        const traversal = yield* loadError({ "channels/evil.json": binding("a1", "g_1", "c_1", { name: "../../../etc/passwd" }) })
+        expect(traversal.file).toBe("channels/evil.json")
+        expect(traversal.field).toBe("name")
+        expect(traversal.message).toBe(
+          `"../../../etc/passwd" cannot be a channel name (the "name" field): use letters, digits, ".", "_" or "-", ` +
+            `starting with a letter or digit, at most 100; rename the file or set a valid "name"`
+        )
+        const fromFile = yield* loadError({ "channels/my channel.json": binding("a1", "g_1", "c_1") })
+        expect(fromFile.message).toContain(`"my channel" cannot be a channel name (taken from the file name)`)
+      }).pipe(Effect.provide(TestLive)))
+
     it.scoped("another plugin's file with the same name does not collide", () =>
       Effect.gen(function*() {
         const profile = yield* load({
@@ -213,6 +234,53 @@ describe("Profile.load", () => {
         expect(profile.bindings.map((b) => b.name)).toEqual(["general"])
       }).pipe(Effect.provide(TestLive)))
   })
+})
+
+describe("hostile profile files", () => {
+  /** A profile whose `file` is replaced by what `make` puts at its path. */
+  const withSpecial = (file: string, make: (target: string) => void) =>
+    Effect.gen(function*() {
+      const root = yield* tempProfile({ "channels/.keep": "" })
+      const path = yield* Path.Path
+      yield* Effect.sync(() => {
+        mkdirSync(path.dirname(path.join(root, file)), { recursive: true })
+        make(path.join(root, file))
+      })
+      return yield* Effect.flip((yield* Profile).load(root))
+    })
+
+  it.scoped("a FIFO, a link to /dev/zero or /dev/urandom fails at once, naming the file (nothing blocks or fills memory)", () =>
+    Effect.gen(function*() {
+      const fifo = yield* withSpecial("channels/pipe.json", (target) => execFileSync("mkfifo", [target]))
+      expect(formatProfileError(fifo)).toBe(
+        "channels/pipe.json: is not a regular file (it is a FIFO, after following links); " +
+          "profile files must be regular JSON files: replace it with one, or remove it"
+      )
+      const zero = yield* withSpecial("channels/zero.json", (target) => symlinkSync("/dev/zero", target))
+      expect(formatProfileError(zero)).toContain("channels/zero.json: is not a regular file (it is a CharacterDevice")
+      const random = yield* withSpecial(CONFIG_FILE, (target) => symlinkSync("/dev/urandom", target))
+      expect(random.file).toBe(CONFIG_FILE)
+      expect(random.message).toContain("is not a regular file")
+    }).pipe(Effect.provide(TestLive)))
+
+  it.scoped("a file over 1 MiB is refused unread, naming it", () =>
+    Effect.gen(function*() {
+      const huge = yield* withSpecial(IDENTITIES_FILE, (target) => writeFileSync(target, " ".repeat(PROFILE_FILE_MAX_BYTES + 1)))
+      expect(formatProfileError(huge)).toBe(
+        `${IDENTITIES_FILE}: is over the 1024 KiB a profile file may hold; check that it is the right file, ` +
+          "and remove what does not belong in it"
+      )
+      const loaded = yield* load({ [CONFIG_FILE]: `${" ".repeat(PROFILE_FILE_MAX_BYTES - 2)}{}` })
+      expect(loaded.config).toEqual(defaultConfig)
+    }).pipe(Effect.provide(TestLive)))
+
+  it.scoped("file_roots must be absolute directories", () =>
+    Effect.gen(function*() {
+      const error = yield* loadError({ [CONFIG_FILE]: { file_roots: ["/srv/out", "relative/dir"] } })
+      expect(error.field).toBe("file_roots.1")
+      expect(error.message).toContain("must be an absolute directory path")
+      expect((yield* load({ [CONFIG_FILE]: { file_roots: ["/srv/out"] } })).config.file_roots).toEqual(["/srv/out"])
+    }).pipe(Effect.provide(TestLive)))
 })
 
 describe("resolveProfileRoot", () => {

@@ -1,12 +1,18 @@
 /**
- * `send_file`: base64 and path sources, the profile guard, size bounds, routing like `send`.
+ * `send_file`: base64 and path sources, the file roots and the profile guard (links, `..`, system
+ * files), size bounds, routing like `send`.
  */
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Encoding } from "effect"
+import { Effect, Encoding, Layer } from "effect"
+import { execFileSync } from "node:child_process"
+import { realpathSync } from "node:fs"
 import type { FabricApi } from "../../src/fabric/FabricApi.js"
-import { call, channel, errorOf, fakeFabric, message, okOf, toolsLayer } from "./fixtures.js"
+import { ActiveProfile, defaultConfig } from "../../src/profile/ProfileSchema.js"
+import { Tools } from "../../src/tools/Tools.js"
+import { bindings, call, channel, errorOf, fakeFabric, message, okOf, toolsLayer } from "./fixtures.js"
+import { presenceOff } from "../presence/support.js"
 
 const uploading = (extra: Partial<FabricApi> = {}) =>
   fakeFabric({
@@ -17,18 +23,37 @@ const uploading = (extra: Partial<FabricApi> = {}) =>
     ...extra
   })
 
-/** A temporary directory holding a profile root and a file outside it. */
+/**
+ * A temporary directory: `files/` (the one file root) holding a report, a symlink and a hard link
+ * leading out of it, a link to /dev/zero and a FIFO; `profile/` and `outside.txt` beside it.
+ */
 const workspace = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const dir = yield* fs.makeTempDirectoryScoped()
   const profile = path.join(dir, "profile")
+  const files = path.join(dir, "files")
   yield* fs.makeDirectory(profile)
+  yield* fs.makeDirectory(files)
   yield* fs.writeFileString(path.join(profile, "fabric-identities.json"), "{\"secret\": true}")
-  yield* fs.writeFileString(path.join(dir, "report.csv"), "a,b\n1,2\n")
-  yield* fs.symlink(path.join(profile, "fabric-identities.json"), path.join(dir, "innocent.txt"))
-  return { dir, profile, file: path.join(dir, "report.csv"), link: path.join(dir, "innocent.txt") }
+  yield* fs.writeFileString(path.join(dir, "outside.txt"), "not for Fabric")
+  yield* fs.writeFileString(path.join(files, "report.csv"), "a,b\n1,2\n")
+  yield* fs.writeFileString(path.join(files, "data.json"), "{\"a\": 1}")
+  yield* fs.symlink(path.join(profile, "fabric-identities.json"), path.join(files, "innocent.txt"))
+  yield* fs.symlink(path.join(dir, "outside.txt"), path.join(files, "escape.txt"))
+  yield* fs.link(path.join(dir, "outside.txt"), path.join(files, "hard.txt"))
+  yield* fs.symlink("/dev/zero", path.join(files, "zero.bin"))
+  execFileSync("mkfifo", [path.join(files, "pipe")])
+  return { dir, profile, files, file: path.join(files, "report.csv"), link: path.join(files, "innocent.txt") }
 }).pipe(Effect.provide(NodeContext.layer))
+
+/** The tools with a profile at `root` whose config has `file_roots`. */
+const withRoots = (fabric: Layer.Layer<FabricApi>, root: string, fileRoots: ReadonlyArray<string>) =>
+  Tools.Default.pipe(Layer.provide(Layer.mergeAll(
+    fabric,
+    presenceOff,
+    Layer.succeed(ActiveProfile, { root, config: { ...defaultConfig, file_roots: fileRoots }, identities: new Map(), bindings })
+  )))
 
 describe("send_file", () => {
   it.effect("uploads base64 bytes and posts them with the message, where the conversation is", () => {
@@ -48,21 +73,36 @@ describe("send_file", () => {
     }).pipe(Effect.provide(toolsLayer(fake.layer)))
   })
 
-  it.scoped("reads an absolute path and names the file after it by default", () =>
+  it.scoped("refuses every path when no file_roots are configured, saying how to allow them", () =>
     Effect.gen(function*() {
       const { file, profile } = yield* workspace
       const fake = uploading()
-      const text = yield* call("send_file", { channel_name: "general", path: file }).pipe(Effect.provide(toolsLayer(fake.layer, profile)))
+      const result = yield* call("send_file", { channel_name: "general", path: file }).pipe(Effect.provide(toolsLayer(fake.layer, profile)))
+      expect(errorOf(result)).toBe(
+        "send_file by path is off: no file_roots are configured. Send the bytes as data_base64 with file_name, or ask the " +
+          "operator to list the directories send_file may read in \"file_roots\" of plugins/plexum-fabric-channel/config.json"
+      )
+      expect(fake.callsOf("uploadAttachment")).toHaveLength(0)
+    }))
+
+  it.scoped("reads an absolute path under a file root and names the file after it by default", () =>
+    Effect.gen(function*() {
+      const { file, files, profile } = yield* workspace
+      const fake = uploading()
+      const text = yield* call("send_file", { channel_name: "general", path: file }).pipe(
+        Effect.provide(withRoots(fake.layer, profile, [files]))
+      )
       expect(okOf(text)).toBe("sent m_5 with report.csv (8 bytes, a_1) to #general (c_general)")
       expect(fake.callsOf("uploadAttachment")[0]!.args[2]).toBe("text/csv")
       expect(fake.callsOf("postMessage")[0]!.args[2]).toEqual({ content: "report.csv", attachment_ids: ["a_1"] })
     }))
 
-  it.scoped("refuses files of the profile, directly or through a symlink", () =>
+  it.scoped("refuses files of the profile, directly or through a symlink, even when a root holds the profile", () =>
     Effect.gen(function*() {
-      const { link, profile } = yield* workspace
+      const { dir, link, profile } = yield* workspace
       const fake = uploading()
-      const send = (path: string) => call("send_file", { channel_name: "general", path }).pipe(Effect.provide(toolsLayer(fake.layer, profile)))
+      const send = (path: string) =>
+        call("send_file", { channel_name: "general", path }).pipe(Effect.provide(withRoots(fake.layer, profile, [dir])))
       expect(errorOf(yield* send(`${profile}/fabric-identities.json`))).toBe(
         `${profile}/fabric-identities.json is inside the Plexum profile, whose files hold credentials; send_file refuses it`
       )
@@ -70,16 +110,40 @@ describe("send_file", () => {
       expect(fake.callsOf("uploadAttachment")).toHaveLength(0)
     }))
 
+  it.scoped("refuses what leaves the roots: a symlink, a hard link, `..`, /proc, a link to /dev/zero, a FIFO", () =>
+    Effect.gen(function*() {
+      const { dir, files, profile } = yield* workspace
+      const fake = uploading()
+      const send = (path: string, roots = [files]) =>
+        call("send_file", { channel_name: "general", path }).pipe(Effect.provide(withRoots(fake.layer, profile, roots)))
+      const real = realpathSync(dir)
+      expect(errorOf(yield* send(`${files}/escape.txt`))).toBe(
+        `${files}/escape.txt (really ${real}/outside.txt) is outside the file_roots send_file may read (${realpathSync(files)}); ` +
+          "move the file under one of them, or send its bytes as data_base64"
+      )
+      expect(errorOf(yield* send(`${files}/../outside.txt`))).toContain("is outside the file_roots send_file may read")
+      expect(errorOf(yield* send(`${files}/hard.txt`))).toBe(
+        `${files}/hard.txt has 2 hard links; send_file reads only files with one link (a link can pull in a file from ` +
+          "outside file_roots): copy the file instead of linking it"
+      )
+      expect(errorOf(yield* send("/proc/self/environ", ["/"]))).toBe(
+        "/proc/self/environ resolves to /proc/" + process.pid + "/environ, a system file; send_file never reads /proc, /sys or /dev"
+      )
+      expect(errorOf(yield* send(`${files}/zero.bin`, ["/"]))).toContain("a system file; send_file never reads /proc, /sys or /dev")
+      expect(errorOf(yield* send(`${files}/pipe`))).toBe(`${files}/pipe is not a regular file; give the path of a file`)
+      expect(fake.callsOf("uploadAttachment")).toHaveLength(0)
+    }))
+
   it.scoped("explains a relative, a missing and a non-file path", () =>
     Effect.gen(function*() {
-      const { dir, profile } = yield* workspace
+      const { files, profile } = yield* workspace
       const send = (path: string) =>
-        call("send_file", { channel_name: "general", path }).pipe(Effect.provide(toolsLayer(uploading().layer, profile)))
+        call("send_file", { channel_name: "general", path }).pipe(Effect.provide(withRoots(uploading().layer, profile, [files])))
       expect(errorOf(yield* send("report.csv"))).toBe("path report.csv is not absolute; give the absolute path of the file")
-      expect(errorOf(yield* send(`${dir}/nope.bin`))).toBe(
-        `cannot read ${dir}/nope.bin (NotFound); give the absolute path of a readable file`
+      expect(errorOf(yield* send(`${files}/nope.bin`))).toBe(
+        `cannot read ${files}/nope.bin (NotFound); give the absolute path of a readable file`
       )
-      expect(errorOf(yield* send(dir))).toBe(`${dir} is not a regular file; give the path of a file`)
+      expect(errorOf(yield* send(files))).toBe(`${files} is not a regular file; give the path of a file`)
     }))
 
   it.effect("needs exactly one source, a name for base64, valid base64, and at most 25 MiB", () =>

@@ -119,6 +119,14 @@ describe("tools against the sim", () => {
       expect(posted!.attachments).toMatchObject([{ name: "t.csv", mime: "text/csv", size: 8 }])
     }))
 
+  it.scopedLive("send_file of a .json file reaches the sim as a file (not parsed as a form field)", () =>
+    Effect.gen(function*() {
+      const { call, general, guild, sim } = yield* fixture(NodeHttpClient.layer)
+      okOf(yield* call("send_file", { data_base64: Encoding.encodeBase64("{\"a\":1}"), file_name: "data.json" }))
+      const [posted] = yield* sim.messages(guild.node_id, general.id)
+      expect(posted!.attachments).toMatchObject([{ name: "data.json", mime: "application/json", size: 7 }])
+    }))
+
   it.scopedLive("Fabric refusals become one line without any key", () =>
     Effect.gen(function*() {
       const { ada, alice, call, guild, sim } = yield* fixture()

@@ -1,0 +1,74 @@
+/**
+ * The one redactor: every text that leaves the plugin (tool results, stderr lines,
+ * `notifications/message`, the OTLP export) passes through it. It knows every configured API key
+ * and every guild token the plugin has held (Sessions and the profile register them), and it
+ * recognises secrets by shape: bearer values, JWTs, URL credentials and secret query parameters.
+ * Fabric may echo any of them back in an error body; none may reach the agent, the host or
+ * telemetry.
+ */
+import { Context } from "effect"
+
+export const REDACTED = "[redacted]"
+
+/** Secrets shorter than this are not searched for: masking "a" everywhere helps no one. */
+const MIN_SECRET_LENGTH = 6
+/** Tokens rotate; the oldest ones are forgotten past this many (the shapes still catch JWTs). */
+const MAX_SECRETS = 10_000
+
+/** Each shape: the part to keep (group 1) and the secret after it (group 2). */
+const SHAPES: ReadonlyArray<RegExp> = [
+  // Authorization: Bearer <token> / Basic <credentials>, wherever it is quoted.
+  /((?:Bearer|Basic)\s+)([A-Za-z0-9\-._~+/]{8,}=*)/gi,
+  // scheme://user:password@host
+  /([a-z][a-z0-9+.-]*:\/\/)([^/\s:@"']+:[^/\s@"']*)(?=@)/gi,
+  // ?access_token=…&token=…&api_key=…, also a bare query string (an `url.query` attribute)
+  /((?:^|[?&;"'\s])(?:access_token|refresh_token|id_token|token|api_key|apikey|key|secret|client_secret|password|passwd|pwd|auth|signature|sig|code)=)([^&#\s"'<>]+)/gi,
+  // A JWT anywhere (guild tokens are JWTs).
+  /()(eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)/g
+]
+
+export interface RedactorShape {
+  /** Remembers `secret` (an API key, a token) so that no later text shows it. */
+  readonly register: (secret: string) => void
+  /** `text` with every known secret and every secret-shaped value replaced by [redacted]. */
+  readonly redact: (text: string) => string
+  /**
+   * The same, length-preserving (each character becomes `*`): for bytes whose framing counts
+   * lengths, such as an OTLP protobuf body read as latin1.
+   */
+  readonly mask: (text: string) => string
+}
+
+export const makeRedactor = (): RedactorShape => {
+  /** Insertion-ordered, so the oldest is dropped first. */
+  const secrets = new Set<string>()
+  let sorted: ReadonlyArray<string> = []
+
+  const replaceAll = (text: string, replace: (secret: string) => string) => {
+    let out = text
+    for (const secret of sorted) if (out.includes(secret)) out = out.split(secret).join(replace(secret))
+    for (const shape of SHAPES) out = out.replace(shape, (_all, keep: string, secret: string) => keep + replace(secret))
+    return out
+  }
+
+  return {
+    register: (secret) => {
+      if (secret.length < MIN_SECRET_LENGTH || secrets.has(secret)) return
+      secrets.add(secret)
+      if (secrets.size > MAX_SECRETS) secrets.delete(secrets.values().next().value!)
+      // Longest first: a key that contains another is replaced whole.
+      sorted = [...secrets].sort((a, b) => b.length - a.length)
+    },
+    redact: (text) => replaceAll(text, () => REDACTED),
+    mask: (text) => replaceAll(text, (secret) => "*".repeat(secret.length))
+  }
+}
+
+/**
+ * The process's redactor. A reference with one default instance: every edge (the host writer,
+ * the OTLP client, the tools) and every source of secrets (the profile, Sessions) meet in it
+ * without being wired to each other; a test provides a fresh one.
+ */
+export class Redactor extends Context.Reference<Redactor>()("plexum-fabric/Redactor", {
+  defaultValue: makeRedactor
+}) {}
