@@ -25,6 +25,16 @@ const vmRssKb = (pid: number) => {
   return line === undefined ? Number.NaN : Number.parseInt(line.slice(6), 10)
 }
 
+/**
+ * CPU time (user + system) the process has used so far, in µs, from /proc/<pid>/stat (fields 14
+ * and 15, in clock ticks of 10 ms on Linux).
+ */
+export const cpuMicros = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
+}
+
 export interface ChildSpec {
   /** Node options first (e.g. `--cpu-prof`), then the script and its arguments. */
   readonly args: ReadonlyArray<string>

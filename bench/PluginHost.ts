@@ -64,7 +64,7 @@ export const initializeParams = {
 }
 
 /** `nodeArgs` go to node before the plugin's script, e.g. `--cpu-prof --cpu-prof-dir=…`. */
-export const startPlugin = (profileRoot: string, nodeArgs: ReadonlyArray<string> = []) =>
+export const startPlugin = (profileRoot: string, nodeArgs: ReadonlyArray<string> = [], env: Record<string, string> = {}) =>
   Effect.gen(function*() {
     const waiting = new Map<number, Deferred.Deferred<unknown, ChildFailed>>()
     const first = yield* Deferred.make<bigint>()
@@ -88,7 +88,7 @@ export const startPlugin = (profileRoot: string, nodeArgs: ReadonlyArray<string>
           : Effect.succeed(message.result)
       )
     }
-    const child = yield* spawnChild({ args: [...nodeArgs, pluginBin], env: { PLEXUM_PROFILE_ROOT: profileRoot }, onLine })
+    const child = yield* spawnChild({ args: [...nodeArgs, pluginBin], env: { PLEXUM_PROFILE_ROOT: profileRoot, ...env }, onLine })
     const host: PluginHost = {
       ...child,
       request: (method, params, timeout = "30 seconds") =>
@@ -117,9 +117,9 @@ export const startPlugin = (profileRoot: string, nodeArgs: ReadonlyArray<string>
   })
 
 /** Starts the plugin and initializes it; answers the host and the time `initialize` was answered. */
-export const startInitialized = (profileRoot: string, nodeArgs: ReadonlyArray<string> = []) =>
+export const startInitialized = (profileRoot: string, nodeArgs: ReadonlyArray<string> = [], env: Record<string, string> = {}) =>
   Effect.gen(function*() {
-    const host = yield* startPlugin(profileRoot, nodeArgs)
+    const host = yield* startPlugin(profileRoot, nodeArgs, env)
     yield* host.request("initialize", initializeParams)
     const initializedNs = process.hrtime.bigint()
     yield* host.write(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }))

@@ -107,6 +107,8 @@ const program = Effect.gen(function*() {
           Effect.flatten,
           Effect.catchAllCause(() => Effect.succeed({ stopped: true }))
         )
+      case "historyLag":
+        return sim.setHistoryLag(str(command, "guild"), num(command, "lag_ms"))
       case "stop":
         return FiberMap.remove(paced, str(command, "key"))
       case "stats":

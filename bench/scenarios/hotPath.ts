@@ -6,10 +6,27 @@
  */
 import { Effect, Option, ScopedRef } from "effect"
 import { type Bench, dmOf, progress } from "../Bench.js"
-import { spawnRpc } from "../Child.js"
+import { createServer } from "node:http"
+import { cpuMicros, spawnRpc } from "../Child.js"
 import { type Collected, makeCollector } from "../Collector.js"
 import { rawClientPath } from "../paths.js"
 import { makeProfile, type PluginHost, startInitialized } from "../PluginHost.js"
+
+/** A local OTLP/HTTP receiver that reads and accepts everything; its base URL, until the scope closes. */
+const otlpSink = Effect.acquireRelease(
+  Effect.async<{ readonly url: string; readonly close: () => void }>((resume) => {
+    const server = createServer((request, response) => {
+      request.resume()
+      request.on("end", () => response.writeHead(200, { "content-type": "application/json" }).end("{}"))
+    })
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      resume(Effect.succeed({ url: `http://127.0.0.1:${port}`, close: () => server.close() }))
+    })
+  }),
+  (sink) => Effect.sync(() => sink.close())
+).pipe(Effect.map((sink) => sink.url))
 import { msBetween, percentile, type Spread, spreadAll } from "../Stats.js"
 
 export const BURST = 20_000
@@ -23,8 +40,14 @@ export interface LatencyRun {
   readonly received: number
 }
 
+type Throughput = Record<"per_second" | "received" | "cpu_us_per_message", Spread>
+
 export interface HotPathResult {
-  readonly throughput: { readonly plugin: Record<"per_second" | "received", Spread>; readonly raw: Record<"per_second" | "received", Spread> }
+  readonly throughput: { readonly plugin: Throughput; readonly raw: Throughput }
+  /** The plugin's burst while the node's history reads lag its emits by 10 minutes. */
+  readonly historyLag: Throughput
+  /** The plugin's burst with an OTLP exporter on (a local receiver that accepts everything). */
+  readonly otlp: Throughput
   readonly latency: Record<string, { readonly plugin: Record<keyof LatencyRun, Spread>; readonly raw: Record<keyof LatencyRun, Spread> }>
 }
 
@@ -40,6 +63,8 @@ const summarizeLatency = (collected: Collected): LatencyRun => {
 
 /** A receiver under test: arms a collector for `expected` messages, then awaits it. */
 interface Receiver {
+  /** The process that receives (its CPU time is what a message costs). */
+  readonly pid: Effect.Effect<number>
   readonly collect: <A, E>(
     expected: number,
     emit: (tag: string) => Effect.Effect<A, E>,
@@ -88,12 +113,14 @@ export const hotPath = (bench: Bench) =>
     // next run down: the next run gets a fresh plugin process instead.
     const current = yield* ScopedRef.fromAcquire(readyPlugin)
     const plugin: Receiver = {
+      pid: Effect.map(ScopedRef.get(current), (host) => host.pid),
       collect: (expected, emit, timeoutMs) =>
         Effect.flatMap(ScopedRef.get(current), (host) => deliver(host, expected, emit, timeoutMs)).pipe(
           Effect.tap(({ collected }) => collected.count < expected ? ScopedRef.set(current, readyPlugin) : Effect.void)
         )
     }
     const rawReceiver: Receiver = {
+      pid: Effect.succeed(raw.pid),
       collect: (expected, emit, timeoutMs) =>
         Effect.gen(function*() {
           const tag = nextTag()
@@ -109,13 +136,53 @@ export const hotPath = (bench: Bench) =>
 
     const burst = (channel: string) => (tag: string) =>
       bench.sim.call<{ start_ns: string }>("burst", { tag, guild: hot, channel, author: ada, count: BURST })
-    const throughput = { raw: [] as Array<{ per_second: number; received: number }>, plugin: [] as Array<{ per_second: number; received: number }> }
+    type Run = { per_second: number; received: number; cpu_us_per_message: number }
+    /** One burst of BURST DMs into `receiver`: rate, and the receiving process's CPU per message. */
+    const measureBurst = (receiver: Receiver, dm: string) =>
+      Effect.gen(function*() {
+        const pid = yield* receiver.pid
+        const cpuBefore = cpuMicros(pid)
+        const { collected, emitted } = yield* receiver.collect(BURST, burst(dm), 30_000)
+        const cpu = cpuMicros(pid) - cpuBefore
+        return {
+          per_second: collected.count / (msBetween(emitted.start_ns, collected.last_ns) / 1000),
+          received: collected.count,
+          cpu_us_per_message: cpu / Math.max(1, collected.count)
+        } satisfies Run
+      })
+    const throughput = { raw: [] as Array<Run>, plugin: [] as Array<Run> }
     for (let run = 1; run <= bench.runs; run++) {
       for (const [name, receiver, dm] of sides) {
-        const { collected, emitted } = yield* receiver.collect(BURST, burst(dm), 30_000)
-        const perSecond = collected.count / (msBetween(emitted.start_ns, collected.last_ns) / 1000)
-        throughput[name].push({ per_second: perSecond, received: collected.count })
-        yield* progress(`throughput run ${run}/${bench.runs} ${name}: ${collected.count}/${BURST} in ${Math.round(perSecond)}/s`)
+        const result = yield* measureBurst(receiver, dm)
+        throughput[name].push(result)
+        yield* progress(
+          `throughput run ${run}/${bench.runs} ${name}: ${result.received}/${BURST} in ${Math.round(result.per_second)}/s, ` +
+            `${result.cpu_us_per_message.toFixed(1)} µs CPU per message`
+        )
+      }
+    }
+
+    // The node's history lags its socket by 10 minutes: nothing on the live path may wait for it.
+    const historyLag: Array<Run> = []
+    yield* bench.sim.call("historyLag", { guild: hot, lag_ms: 600_000 })
+    for (let run = 1; run <= bench.runs; run++) {
+      const result = yield* measureBurst(plugin, pluginDm)
+      historyLag.push(result)
+      yield* progress(`history lagging run ${run}/${bench.runs} plugin: ${result.received}/${BURST} in ${Math.round(result.per_second)}/s`)
+    }
+    yield* bench.sim.call("historyLag", { guild: hot, lag_ms: 0 })
+
+    // One plugin process exporting traces, metrics and logs over OTLP to a receiver that accepts all.
+    const otlp: Array<Run> = []
+    {
+      const sink = yield* otlpSink
+      const { host } = yield* startInitialized(root, bench.pluginNodeArgs, { OTEL_EXPORTER_OTLP_ENDPOINT: sink })
+      const exporting: Receiver = { pid: Effect.succeed(host.pid), collect: (expected, emit, timeoutMs) => deliver(host, expected, emit, timeoutMs) }
+      yield* exporting.collect(1, pace(pluginDm, 1_000, 1), 30_000)
+      for (let run = 1; run <= bench.runs; run++) {
+        const result = yield* measureBurst(exporting, pluginDm)
+        otlp.push(result)
+        yield* progress(`OTLP export on, run ${run}/${bench.runs} plugin: ${result.received}/${BURST} in ${Math.round(result.per_second)}/s`)
       }
     }
 
@@ -142,6 +209,8 @@ export const hotPath = (bench: Bench) =>
     }
     const result: HotPathResult = {
       throughput: { plugin: spreadAll(throughput.plugin), raw: spreadAll(throughput.raw) },
+      historyLag: spreadAll(historyLag),
+      otlp: spreadAll(otlp),
       latency
     }
     return result

@@ -7,7 +7,7 @@ import { Context, Deferred, Effect, Fiber, Layer, Mailbox, Option, Schema, Strea
 import { NodeStream } from "@effect/platform-node"
 import { errorLine, notificationLine, resultLine, type RequestId } from "./JsonRpc.js"
 import { Redactor } from "../secrets/Redactor.js"
-import { LOGGER_NAME, Methods, type Inbound, type LogLevel } from "./HostProtocol.js"
+import { LOGGER_NAME, Methods, type LogLevel } from "./HostProtocol.js"
 import { watchStdout } from "./StdoutWatch.js"
 
 /** stdout went away (closed pipe, EPIPE): the host is gone and the plugin stops. */
@@ -121,7 +121,6 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
       respond: (id: RequestId, result: unknown) => offer(redact(resultLine(id, result))),
       respondError: (id: RequestId | null, code: number, message: string) => offer(redact(errorLine(id, code, message))),
       notify,
-      inbound: (payload: Inbound) => notify(Methods.inbound, payload),
       /** Encoded inbound notification lines, in order, in one offer (suspends while the outbox is full). */
       inboundLines: (lines: ReadonlyArray<string>) => outbox.offerAll(lines).pipe(Effect.asVoid),
       /** Completes once the host has read the outbox down to a quarter (at once when it is). */

@@ -69,10 +69,3 @@ export const reconnectPolicy: Schedule.Schedule<Duration.Duration, SessionEnd> =
 export class ReconnectPolicy extends Context.Reference<ReconnectPolicy>()("plexum-fabric/ReconnectPolicy", {
   defaultValue: () => reconnectPolicy
 }) {}
-
-/**
- * When a connected socket re-reads its channel list (`channel_sync_interval_seconds`): a safety
- * net for `channel.joined` / `channel.left` events a guild did not send. The first re-sync
- * comes one interval after the connect, which already loaded the list.
- */
-export const resyncPolicy = (intervalSeconds: number) => Schedule.spaced(Duration.seconds(intervalSeconds))

@@ -176,6 +176,10 @@ export const makeGuildRoutes = (core: SimCore, node: RoutedNode) => {
         Effect.all({ id: idParam, after: queryParam("after"), before: queryParam("before"), limit: queryParam("limit") })
           .pipe(
             Effect.flatMap(({ id, ...query }) => guild.listMessages(caller, id, query)),
+            Effect.flatMap((page) => guild.historyLagMs === 0 ? Effect.succeed(page) : Effect.map(Clock.currentTimeMillis, (now) => ({
+              ...page,
+              messages: page.messages.filter((m) => Date.parse(m.created_at) <= now - guild.historyLagMs)
+            }))),
             Effect.flatMap(respond(MessagePage))
           ))
     ),

@@ -125,6 +125,11 @@ const make = (options: SimOptions = {}): Effect.Effect<SimShape, SimListenError,
           node.guild.calls.typingSupported = supported
         })
       ),
+      setHistoryLag: Effect.fn("Sim.setHistoryLag")((guildId, lagMs) =>
+        Effect.map(nodeOf(guildId), (node) => {
+          node.guild.historyLagMs = lagMs
+        })
+      ),
       emitRaw: Effect.fn("Sim.emitRaw")((guildId, userId, event, payload) =>
         onNode(guildId, (node) => node.emitRaw(userId, event, payload))
       ),

@@ -83,6 +83,8 @@ export interface SimControls {
   readonly calls: (guildId: string) => Effect.Effect<ReadonlyArray<RecordedCall>, SimFault>
   /** false: the node answers its typing route 404 `not_found`, as a Fabric v1 node. */
   readonly setTypingSupported: (guildId: string, supported: boolean) => Effect.Effect<void, SimFault>
+  /** History reads leave out messages younger than `lagMs`: a node whose reads lag its emits. */
+  readonly setHistoryLag: (guildId: string, lagMs: number) => Effect.Effect<void, SimFault>
   readonly emitRaw: (guildId: string, userId: string, event: string, payload: unknown) => Effect.Effect<void, SimFault>
   readonly dropSockets: (guildId: string, userId?: string) => Effect.Effect<number, SimFault>
   readonly restartGuild: (guildId: string) => Effect.Effect<void, SimFault | SimListenError>

@@ -186,6 +186,11 @@ const contentLength = (content: string): number =>
 
 /** One guild: its members and everything inside it. */
 export class GuildState {
+  /**
+   * A node whose history reads lag its socket emits by this long (ms): a message is left out of
+   * `GET …/messages` until it is this old. 0: none. For the bench's "history behind the socket".
+   */
+  historyLagMs = 0
   readonly members = new Set<string>()
   readonly channels = new Map<string, ChannelRec>()
   readonly channelsByUser = new Map<string, Set<string>>()
