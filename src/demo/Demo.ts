@@ -156,6 +156,9 @@ const verifyInFabric = (world: World, sent: ReadonlyArray<{ readonly room: Room;
 
 const scripted: ReadonlyArray<{ readonly room: "dm" | "general"; readonly content: string; readonly wakeup: boolean }> = [
   { room: "dm", content: "hi Echo, are you there?", wakeup: false },
+  // Chatter that does not wake Echo: it reaches the agent as context of the next wake-up.
+  { room: "general", content: "the deploy finished at noon", wakeup: false },
+  { room: "general", content: "and the tests are all passing", wakeup: false },
   { room: "general", content: "@Echo please repeat after me: the build is green", wakeup: true },
   // An answer over Fabric's 4000 characters: `send` posts it in parts.
   { room: "general", content: "@Echo write a long report on the build", wakeup: true }
@@ -201,10 +204,16 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, DemoError, Pr
     )
     const sent: Array<{ readonly room: Room; readonly posted: Message }> = []
     const say = (line: { readonly room: "dm" | "general"; readonly content: string; readonly wakeup: boolean }) =>
-      Effect.map(
-        exchange(world, host, agent, watch, world.rooms[line.room], line.content, line.wakeup),
-        (posted) => void sent.push({ room: world.rooms[line.room], posted })
-      )
+      line.room === "general" && !line.wakeup
+        // Not a wake-up: nothing comes back; it is recorded as history for the next one.
+        ? world.sim.postMessage(world.guildId, world.rooms.general.channelId, { author_id: world.aliceId, content: line.content }).pipe(
+          Effect.mapError(simFailure("alice cannot post in #general")),
+          Effect.zipRight(Console.log(said(world.rooms.general.label, "alice", line.content)))
+        )
+        : Effect.map(
+          exchange(world, host, agent, watch, world.rooms[line.room], line.content, line.wakeup),
+          (posted) => void sent.push({ room: world.rooms[line.room], posted })
+        )
     if (options.input === undefined) {
       yield* Effect.forEach(scripted, say, { discard: true })
     } else {

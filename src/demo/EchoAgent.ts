@@ -25,11 +25,14 @@ export interface EchoHop {
 export const echoText = (message: string) => `echo: ${message}`
 
 /**
- * What the agent answers: the echo; asked for something "long", a report of three paragraphs
- * of about 3000 characters, more than one Fabric message holds, so `send` posts it in parts.
+ * What the agent answers: the echo, saying how many earlier messages it got as context
+ * (`fabric.history`); asked for something "long", a report of three paragraphs of about 3000
+ * characters, more than one Fabric message holds, so `send` posts it in parts.
  */
-export const answerText = (message: string) => {
-  if (!/\blong\b/i.test(message)) return echoText(message)
+export const answerText = (message: string, context: number) => {
+  if (!/\blong\b/i.test(message)) {
+    return context === 0 ? echoText(message) : `${echoText(message)} (I read ${context} earlier message${context === 1 ? "" : "s"} as context)`
+  }
   const paragraph = (n: number) => `${n}. ${`${echoText(message)}. `.repeat(Math.ceil(3000 / (message.length + 8)))}`.trim()
   return [1, 2, 3].map(paragraph).join("\n\n")
 }
@@ -58,7 +61,7 @@ export const runEchoAgent = (host: PluginHost, options: {
           channel_name: inbound.channel_name,
           session_id: inbound.session_id,
           reply_to: inbound.fabric.message_id,
-          message: answerText(inbound.message)
+          message: answerText(inbound.message, inbound.fabric.history?.length ?? 0)
         }
       }).pipe(
         Effect.map(toolText),

@@ -50,6 +50,9 @@ describe("npm run demo", () => {
       expect(run.stdout).toContain("[DM alice↔Echo] Echo: echo: ")
       expect(run.stdout).toContain("[#general] alice: @Echo please repeat after me: the build is green")
       expect(run.stdout).toContain("[#general] Echo: echo: ")
+      // v1.1 history: the two lines alice wrote in #general without waking Echo came as context.
+      expect(run.stdout).toContain("[#general] alice: the deploy finished at noon")
+      expect(run.stdout).toContain("(I read 2 earlier messages as context)")
       expect(run.stdout).toMatch(/\+\d+\.\d ms\s+inbound notification at the host/)
       expect(run.stdout).toMatch(/\+\d+\.\d ms\s+message\.created m_\w+ in Fabric/)
       // v1.1: alice sees the agent typing; an answer over 4000 characters arrives in parts.

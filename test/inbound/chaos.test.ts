@@ -10,21 +10,15 @@
  * timing varies); the outcome asserted does not depend on timing at all.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Logger, Option, Schedule } from "effect"
+import { Duration, Effect, Fiber, Layer, Option, Schedule } from "effect"
 import type { Channel } from "../../src/fabric/FabricContract.js"
 import type { Inbound } from "../../src/host/HostProtocol.js"
 import { Supervisor } from "../../src/inbound/Supervisor.js"
 import { ReconnectPolicy } from "../../src/inbound/Timing.js"
 import { wakes } from "../../src/inbound/WakeGate.js"
 import { ActiveProfile, defaultConfig, type Binding } from "../../src/profile/ProfileSchema.js"
-import { CursorStore } from "../../src/inbound/CursorStore.js"
-import { InboundLive } from "../../src/main.js"
 import { Sim } from "../../src/sim/Sim.js"
-import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
-import { fabricLayer } from "./catchupSimLayers.js"
-import { type Posted, prng, verdict } from "./deliveryVerdict.js"
-import { recordingHost } from "./fakes.js"
-import { presenceOff } from "../presence/support.js"
+import { inboundUnderTest, type Posted, prng, verdict } from "./deliveryVerdict.js"
 
 const SEED = 0x5eed_2025
 const POSTS = 300
@@ -88,21 +82,7 @@ describe("inbound under chaos", () => {
       // One stream per fiber: the posts and the chaos each replay the same sequence every run.
       const random = prng(SEED)
       const chaosRandom = prng(SEED + 1)
-      const host = yield* recordingHost
-      const warnings: Array<string> = []
-      const base = Layer.mergeAll(FiberRegistry.Default, host.layer).pipe(
-        Layer.provideMerge(fabricLayer()),
-        Layer.provideMerge(profile)
-      )
-      const inbound = InboundLive.pipe(Layer.provide(CursorStore.Memory), Layer.provide(presenceOff), Layer.provideMerge(base))
-      const quietLogger = Logger.replace(
-        Logger.defaultLogger,
-        Logger.make(({ logLevel, message }) => {
-          if (logLevel._tag === "Warning" || logLevel._tag === "Error") {
-            warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
-          }
-        })
-      )
+      const { host, inbound, quietLogger, warnings } = yield* inboundUnderTest(profile)
 
       const posted: Array<Posted> = []
       const channelOf = new Map<string, { readonly guild: string; readonly channel: Channel }>()

@@ -1,8 +1,42 @@
 /**
- * For the long-running inbound suites (chaos, soak): a seeded PRNG for reproducible workloads and
- * chaos, and the verdict comparing what was delivered with what should have been.
+ * For the long-running inbound suites (chaos, soak): the plugin's inbound side under test, a seeded
+ * PRNG for reproducible workloads and chaos, and the verdict comparing what was delivered with
+ * what should have been.
  */
+import { Effect, Layer, Logger } from "effect"
 import type { Inbound } from "../../src/host/HostProtocol.js"
+import { CursorStore } from "../../src/inbound/CursorStore.js"
+import { InboundLive } from "../../src/main.js"
+import type { ActiveProfile } from "../../src/profile/ProfileSchema.js"
+import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
+import { presenceOff } from "../presence/support.js"
+import { fabricLayer } from "./catchupSimLayers.js"
+import { recordingHost } from "./fakes.js"
+
+/**
+ * The inbound side as main.ts composes it (InboundLive) against the sim the profile names,
+ * writing to a recording host, with cursors in memory; warnings and errors are collected
+ * instead of printed.
+ */
+export const inboundUnderTest = (profile: Layer.Layer<ActiveProfile>) =>
+  Effect.gen(function*() {
+    const host = yield* recordingHost
+    const warnings: Array<string> = []
+    const base = Layer.mergeAll(FiberRegistry.Default, host.layer).pipe(
+      Layer.provideMerge(fabricLayer()),
+      Layer.provideMerge(profile)
+    )
+    const inbound = InboundLive.pipe(Layer.provide(CursorStore.Memory), Layer.provide(presenceOff), Layer.provideMerge(base))
+    const quietLogger = Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ logLevel, message }) => {
+        if (logLevel._tag === "Warning" || logLevel._tag === "Error") {
+          warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
+        }
+      })
+    )
+    return { host, warnings, inbound, quietLogger }
+  })
 
 /** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
 export const prng = (seed: number) => {

@@ -15,19 +15,13 @@
  * and the outcome asserted does not depend on it. Bounded: 90 s in all.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Logger, Option, Schedule } from "effect"
+import { Duration, Effect, Fiber, Layer, Option, Schedule } from "effect"
 import type { Channel } from "../../src/fabric/FabricContract.js"
 import { Supervisor } from "../../src/inbound/Supervisor.js"
 import { wakes } from "../../src/inbound/WakeGate.js"
 import { ActiveProfile, defaultConfig, type Binding } from "../../src/profile/ProfileSchema.js"
-import { CursorStore } from "../../src/inbound/CursorStore.js"
-import { InboundLive } from "../../src/main.js"
 import { Sim } from "../../src/sim/Sim.js"
-import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
-import { fabricLayer } from "./catchupSimLayers.js"
-import { everyDelivery, type Posted, prng, verdict } from "./deliveryVerdict.js"
-import { presenceOff } from "../presence/support.js"
-import { recordingHost } from "./fakes.js"
+import { everyDelivery, inboundUnderTest, type Posted, prng, verdict } from "./deliveryVerdict.js"
 
 const SEED = 0x50a4_2026
 const TOKEN_TTL_SECONDS = 3
@@ -82,21 +76,7 @@ describe("inbound soak", () => {
       const { agentIdOf, agents, dms, guilds, humans, profile, sim, squares } = yield* world
       const random = prng(SEED)
       const chaosRandom = prng(SEED + 1)
-      const host = yield* recordingHost
-      const warnings: Array<string> = []
-      const base = Layer.mergeAll(FiberRegistry.Default, host.layer).pipe(
-        Layer.provideMerge(fabricLayer()),
-        Layer.provideMerge(profile)
-      )
-      const inbound = InboundLive.pipe(Layer.provide(CursorStore.Memory), Layer.provide(presenceOff), Layer.provideMerge(base))
-      const quietLogger = Logger.replace(
-        Logger.defaultLogger,
-        Logger.make(({ logLevel, message }) => {
-          if (logLevel._tag === "Warning" || logLevel._tag === "Error") {
-            warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
-          }
-        })
-      )
+      const { host, inbound, quietLogger, warnings } = yield* inboundUnderTest(profile)
 
       const posted: Array<Posted> = []
       const post = (guildId: string, channel: Channel, author: string, wakeup: boolean) =>
