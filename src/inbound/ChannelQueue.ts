@@ -39,13 +39,12 @@ const reasonTag = (reason: DropReason) => {
 
 const noTags: ReadonlyArray<MetricLabel.MetricLabel> = []
 
-/** Counters move per batch, synchronously: exact, and one Effect whatever the batch holds. */
-const count = (batch: Batch) =>
-  Effect.sync(() => {
-    if (batch.received > 0) (messagesReceived as Metric.Metric.Counter<number>).unsafeUpdate(batch.received, noTags)
-    if (batch.delivered > 0) (messagesDelivered as Metric.Metric.Counter<number>).unsafeUpdate(batch.delivered, noTags)
-    for (const [reason, n] of batch.dropped) (messagesDropped as Metric.Metric.Counter<number>).unsafeUpdate(n, reasonTag(reason))
-  })
+/** Counters move per batch, synchronously: exact, whatever the batch holds. */
+const unsafeCount = (batch: Batch) => {
+  if (batch.received > 0) (messagesReceived as Metric.Metric.Counter<number>).unsafeUpdate(batch.received, noTags)
+  if (batch.delivered > 0) (messagesDelivered as Metric.Metric.Counter<number>).unsafeUpdate(batch.delivered, noTags)
+  for (const [reason, n] of batch.dropped) (messagesDropped as Metric.Metric.Counter<number>).unsafeUpdate(n, reasonTag(reason))
+}
 
 /** Who a batch is for, and the span that received it (linked from the batch's span). */
 export interface EmitContext {
@@ -61,9 +60,13 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
     const { config } = yield* ActiveProfile
     const states = new Map<string, ChannelState>()
 
-    /** Every channel the batch moved: its cursor goes to the durable store (saved within a second). */
-    const persist = (batch: Batch) =>
+    /**
+     * After the batch's lines are handed on, in one synchronous step: the counters, and every
+     * cursor the batch moved to the durable store (saved within a second).
+     */
+    const settle = (batch: Batch) =>
       Effect.sync(() => {
+        unsafeCount(batch)
         for (const state of batch.touched) {
           if (state.cursor._tag === "After") store.unsafeSet(state, state.cursor.messageId)
         }
@@ -96,12 +99,12 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
       Effect.suspend(() => {
         const batch = new Batch("socket", false, 0)
         for (const state of states.values()) if (state.coalescer.size > 0) releaseAll(state, batch)
-        return batch.lines.length === 0 ? Effect.void : host.inboundLines(batch.lines).pipe(Effect.zipRight(count(batch)))
+        return batch.lines.length === 0 ? Effect.void : host.inboundLines(batch.lines).pipe(Effect.zipRight(Effect.sync(() => unsafeCount(batch))))
       })
     )
 
     const logProblems = (batch: Batch) =>
-      Effect.zipRight(
+      batch.notes.length === 0 && batch.problemCount === 0 ? Effect.void : Effect.zipRight(
         Effect.forEach(batch.notes, (note) => Effect.logInfo(note), { discard: true }),
         batch.problemCount === 0
           ? Effect.void
@@ -148,8 +151,7 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
         if (batch.isEmpty) return Effect.void
         const write = batch.lines.length === 0 ? Effect.void : host.inboundLines(batch.lines)
         return traced(batch, context, write).pipe(
-          Effect.zipRight(count(batch)),
-          Effect.zipRight(persist(batch)),
+          Effect.zipRight(settle(batch)),
           // The agent is shown typing where a notification was just written (one loop per channel).
           Effect.zipRight(
             batch.notified.size === 0

@@ -67,10 +67,14 @@ export class Typing extends Effect.Service<Typing>()("plexum-fabric/Typing", {
      * An inbound notification for the channel was written. Returns at once: the loop runs on
      * its own fiber, and never delays a delivery.
      */
-    const notified = (agentId: string, guildNodeId: string, channelId: string): Effect.Effect<void> =>
-      !enabled || v1Nodes.has(guildNodeId)
+    const notified = (agentId: string, guildNodeId: string, channelId: string): Effect.Effect<void> => {
+      if (!enabled || v1Nodes.has(guildNodeId)) return Effect.void
+      const key = loopKey(agentId, channelId)
+      // Called once per delivering batch: a channel already shown typing costs no Effect at all.
+      return FiberMap.unsafeHas(loops, key)
         ? Effect.void
-        : Effect.asVoid(FiberMap.run(loops, loopKey(agentId, channelId), loop(agentId, guildNodeId, channelId), { onlyIfMissing: true }))
+        : Effect.asVoid(FiberMap.run(loops, key, loop(agentId, guildNodeId, channelId), { onlyIfMissing: true }))
+    }
 
     /** The agent posted in the channel through a tool: it is no longer typing there. */
     const posted = (agentId: string, channelId: string): Effect.Effect<void> => FiberMap.remove(loops, loopKey(agentId, channelId))
