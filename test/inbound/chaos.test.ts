@@ -16,9 +16,9 @@ import type { Inbound } from "../../src/host/HostProtocol.js"
 import { Supervisor } from "../../src/inbound/Supervisor.js"
 import { ReconnectPolicy } from "../../src/inbound/Timing.js"
 import { wakes } from "../../src/inbound/WakeGate.js"
-import { ActiveProfile, defaultConfig, type Binding } from "../../src/profile/ProfileSchema.js"
+import { ActiveProfile, defaultConfig } from "../../src/profile/ProfileSchema.js"
 import { Sim } from "../../src/sim/Sim.js"
-import { inboundUnderTest, type Posted, prng, verdict } from "./deliveryVerdict.js"
+import { inboundUnderTest, type Posted, prng, squareBindings, verdict } from "./deliveryVerdict.js"
 
 const SEED = 0x5eed_2025
 const POSTS = 300
@@ -51,15 +51,7 @@ const world = Effect.gen(function*() {
       x_type: "group",
       member_ids: [...humans, ...agents].map((u) => u.id)
     }))
-  const bindings: ReadonlyArray<Binding> = AGENT_IDS.flatMap((agentId) =>
-    guilds.map((guild, g) => ({
-      name: `${agentId}-${GUILD_NAMES[g]}`,
-      agentId,
-      guildNodeId: guild.node_id,
-      channelId: squares[g]!.id,
-      file: `channels/${agentId}-${GUILD_NAMES[g]}.json`
-    }))
-  )
+  const bindings = squareBindings(AGENT_IDS, GUILD_NAMES, guilds, squares)
   const profile = Layer.succeed(ActiveProfile, {
     root: "profile",
     config: {

@@ -7,7 +7,7 @@ import { Effect, Layer, Logger } from "effect"
 import type { Inbound } from "../../src/host/HostProtocol.js"
 import { CursorStore } from "../../src/inbound/CursorStore.js"
 import { InboundLive } from "../../src/main.js"
-import type { ActiveProfile } from "../../src/profile/ProfileSchema.js"
+import type { ActiveProfile, Binding } from "../../src/profile/ProfileSchema.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { presenceOff } from "../presence/support.js"
 import { fabricLayer } from "./catchupSimLayers.js"
@@ -37,6 +37,23 @@ export const inboundUnderTest = (profile: Layer.Layer<ActiveProfile>) =>
     )
     return { host, warnings, inbound, quietLogger }
   })
+
+/** One binding per (agent, guild), to that guild's shared group channel (the "square"). */
+export const squareBindings = (
+  agentIds: ReadonlyArray<string>,
+  guildNames: ReadonlyArray<string>,
+  guilds: ReadonlyArray<{ readonly node_id: string }>,
+  squares: ReadonlyArray<{ readonly id: string }>
+): ReadonlyArray<Binding> =>
+  agentIds.flatMap((agentId) =>
+    guilds.map((guild, g) => ({
+      name: `${agentId}-${guildNames[g]}`,
+      agentId,
+      guildNodeId: guild.node_id,
+      channelId: squares[g]!.id,
+      file: `channels/${agentId}-${guildNames[g]}.json`
+    }))
+  )
 
 /** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
 export const prng = (seed: number) => {

@@ -19,9 +19,9 @@ import { Duration, Effect, Fiber, Layer, Option, Schedule } from "effect"
 import type { Channel } from "../../src/fabric/FabricContract.js"
 import { Supervisor } from "../../src/inbound/Supervisor.js"
 import { wakes } from "../../src/inbound/WakeGate.js"
-import { ActiveProfile, defaultConfig, type Binding } from "../../src/profile/ProfileSchema.js"
+import { ActiveProfile, defaultConfig } from "../../src/profile/ProfileSchema.js"
 import { Sim } from "../../src/sim/Sim.js"
-import { everyDelivery, inboundUnderTest, type Posted, prng, verdict } from "./deliveryVerdict.js"
+import { everyDelivery, inboundUnderTest, squareBindings, type Posted, prng, verdict } from "./deliveryVerdict.js"
 
 const SEED = 0x50a4_2026
 const TOKEN_TTL_SECONDS = 3
@@ -52,15 +52,7 @@ const world = Effect.gen(function*() {
   // dms[guild][human][agent]
   const dms = yield* Effect.forEach(guilds, (guild) =>
     Effect.forEach(humans, (human) => Effect.forEach(agents, (agent) => sim.openDm(guild.node_id, human.id, agent.id))))
-  const bindings: ReadonlyArray<Binding> = AGENT_IDS.flatMap((agentId) =>
-    guilds.map((guild, g) => ({
-      name: `${agentId}-${GUILD_NAMES[g]}`,
-      agentId,
-      guildNodeId: guild.node_id,
-      channelId: squares[g]!.id,
-      file: `channels/${agentId}-${GUILD_NAMES[g]}.json`
-    }))
-  )
+  const bindings = squareBindings(AGENT_IDS, GUILD_NAMES, guilds, squares)
   const profile = Layer.succeed(ActiveProfile, {
     root: "profile",
     config: { ...defaultConfig, center_api_base: sim.centerApiBase },
