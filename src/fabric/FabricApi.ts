@@ -8,6 +8,7 @@ import * as C from "./FabricContract.js"
 import { FabricError } from "./FabricError.js"
 import { type FabricRequest, FabricHttp, RequestPolicy } from "./FabricHttp.js"
 import { type GuildAccess, GuildAccessSource, type SessionError } from "./GuildAccess.js"
+import { decodeMessagePage } from "./MessageDecoder.js"
 
 export type FabricCallError = FabricError | SessionError
 
@@ -185,7 +186,7 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
       yield* annotate(g, channelId)
       yield* checkLimit(query.limit)
       const urlParams = { after: query.after, before: query.before, limit: query.limit?.toString() }
-      return yield* call(g, () => ({ route: "listMessages", path: C.Paths.messages(channelId), urlParams, response: C.MessagePage }))
+      return yield* call(g, () => ({ route: "listMessages", path: C.Paths.messages(channelId), urlParams, response: C.MessagePage, decode: decodeMessagePage }))
     })
 
     /** `author_id` is filled in from the session. */

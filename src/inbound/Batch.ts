@@ -58,12 +58,13 @@ export class Batch {
     this.outcomes?.push([messageId, reason])
   }
 
-  deliver(line: string, state: ChannelState, messageIds: ReadonlyArray<string>): void {
+  /** One notification `line`, carrying the messages of `burst`. */
+  deliver(line: string, state: ChannelState, burst: ReadonlyArray<Message>): void {
     this.lines.push(line)
-    this.delivered += messageIds.length
+    this.delivered += burst.length
     this.notified.add(state)
     this.touched.add(state)
-    if (this.outcomes !== undefined) for (const id of messageIds) this.outcomes.push([id, "delivered"])
+    if (this.outcomes !== undefined) for (const message of burst) this.outcomes.push([message.id, "delivered"])
   }
 
   problem(text: string): void {

@@ -64,13 +64,23 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
      * After the batch's lines are handed on, in one synchronous step: the counters, and every
      * cursor the batch moved to the durable store (saved within a second).
      */
-    const settle = (batch: Batch) =>
-      Effect.sync(() => {
-        unsafeCount(batch)
-        for (const state of batch.touched) {
-          if (state.cursor._tag === "After") store.unsafeSet(state, state.cursor.messageId)
-        }
-      })
+    const settle = (batch: Batch): void => {
+      unsafeCount(batch)
+      for (const state of batch.touched) {
+        const cursor = state.cursor
+        if (cursor._tag === "After") store.unsafeSet(state, cursor.messageId)
+      }
+    }
+
+    /** The agent is shown typing where a notification was just written (one loop per channel). */
+    const showTyping = (notified: ReadonlySet<ChannelState>): Effect.Effect<void> => {
+      let starts: Effect.Effect<void> | undefined
+      for (const state of notified) {
+        const start = typing.notified(state.agentId, state.guildNodeId, state.channelId)
+        starts = starts === undefined ? start : Effect.zipRight(starts, start)
+      }
+      return starts ?? Effect.void
+    }
 
     /**
      * With spans exported, each batch is one `inbound.batch` span carrying the ids of its
@@ -150,18 +160,10 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
       emit: (batch: Batch, context: EmitContext): Effect.Effect<void> => {
         if (batch.isEmpty) return Effect.void
         const write = batch.lines.length === 0 ? Effect.void : host.inboundLines(batch.lines)
-        return traced(batch, context, write).pipe(
-          Effect.zipRight(settle(batch)),
-          // The agent is shown typing where a notification was just written (one loop per channel).
-          Effect.zipRight(
-            batch.notified.size === 0
-              ? Effect.void
-              : Effect.forEach(batch.notified, (state) => typing.notified(state.agentId, state.guildNodeId, state.channelId), {
-                discard: true
-              })
-          ),
-          Effect.zipRight(logProblems(batch))
-        )
+        return Effect.flatMap(traced(batch, context, write), () => {
+          settle(batch)
+          return batch.notified.size === 0 ? logProblems(batch) : Effect.zipRight(showTyping(batch.notified), logProblems(batch))
+        })
       },
       /** True when spans are exported (the batch then records each message's outcome). */
       tracing: FiberRef.get(FiberRef.currentTracerEnabled)

@@ -36,8 +36,13 @@ export class ChannelState {
   seq = 0
   /** Arrival numbers of the messages pending in the coalescer. */
   readonly pendingSeq = new Map<string, number>()
-  /** Where catch-up resumes. */
-  cursor: Cursor
+  /** The cursor as last set; `lastHandled`, when set, is newer. */
+  private position: Cursor
+  /**
+   * The last message handled since `position` was set: `handle` runs per message and only
+   * records the id; the tagged `Cursor` is made when it is read (per batch at most).
+   */
+  private lastHandled: string | undefined
   /**
    * The last message known to be followed, in the node's history, only by messages this state
    * was given: the continuity check reads forward from here. Undefined until one is known.
@@ -64,7 +69,7 @@ export class ChannelState {
     this.channel = channel
     this.history = new HistoryBuffer(settings.history_limit)
     this.coalescer = new Coalescer(settings.coalesce_ms, settings.coalesce_max_messages)
-    this.cursor = cursor
+    this.position = cursor
     this.checkedThrough = cursor._tag === "After" ? cursor.messageId : undefined
   }
 
@@ -72,9 +77,23 @@ export class ChannelState {
     return this.channel.id
   }
 
+  /** Where catch-up resumes. */
+  get cursor(): Cursor {
+    if (this.lastHandled !== undefined) {
+      this.position = Cursor.After({ messageId: this.lastHandled })
+      this.lastHandled = undefined
+    }
+    return this.position
+  }
+
+  set cursor(cursor: Cursor) {
+    this.position = cursor
+    this.lastHandled = undefined
+  }
+
   /** A message handled in socket (or history) order: the cursor moves to it. */
   handle(messageId: string): void {
-    this.cursor = Cursor.After({ messageId })
+    this.lastHandled = messageId
     if (this.checkedThrough === undefined) {
       // Nothing before the first message handled can be checked: it anchors the range.
       this.checkedThrough = messageId

@@ -48,24 +48,25 @@ const routeOf = (bindings: ReadonlyArray<Binding>, state: ChannelState): Binding
 
 /**
  * One notification for `burst` (oldest first; usually one message), carrying the history
- * recorded before its newest message. Exported for the stop, which releases pending bursts.
+ * recorded before its newest message; `flag` marks a message found late or made waking by an edit.
  */
-export const deliverBurst = (
+const deliverBurst = (
   state: ChannelState,
   burst: Burst<Message>,
   seq: number,
   batch: Batch,
-  extras: Omit<Extras, "merged" | "history"> = {}
+  flag?: "late" | "edited"
 ): void => {
   const binding = state.route
   if (binding == null) return
   const newest = burst[burst.length - 1]!
-  const inbound = toInbound(binding, state, state.channel, newest, {
-    ...extras,
-    ...(burst.length > 1 ? { merged: mergeBurst(burst) } : {}),
-    history: state.history.takeBefore(seq)
-  })
-  batch.deliver(inboundLine(inbound), state, burst.length === 1 ? [newest.id] : burst.map((m) => m.id))
+  const extras: Extras = {
+    merged: burst.length > 1 ? mergeBurst(burst) : undefined,
+    history: state.history.takeBefore(seq),
+    late: flag === "late",
+    edited: flag === "edited"
+  }
+  batch.deliver(inboundLine(toInbound(binding, state, state.channel, newest, extras)), state, burst)
 }
 
 /** Bursts the coalescer released: each with the history before its newest message. */
@@ -162,7 +163,7 @@ export const decideMessage = (
     return refuse(view, view.admission.loopRefusal(), message, batch)
   }
   view.memory.delivered.add(key)
-  if (late) return deliverBurst(state, [message], seq, batch, { late: true })
+  if (late) return deliverBurst(state, [message], seq, batch, "late")
   if (state.coalescer.windowMs <= 0) return deliverBurst(state, [message], seq, batch)
   if (batch.source === "catchup" && state.coalescer.windowMs > 0) {
     // Catch-up runs are coalesced by created_at once the page is read (flushCaughtUp).
@@ -208,7 +209,7 @@ export const decideEdit = (view: SessionView, state: ChannelState, channel: Chan
   view.memory.seen.add(key)
   state.history.remove(message.id)
   // No history: what was recorded came after the original message.
-  deliverBurst(state, [message], 0, batch, { edited: true })
+  deliverBurst(state, [message], 0, batch, "edited")
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   Message,
   PresenceUpdatedPayload
 } from "../fabric/FabricContract.js"
+import { decodeMessage } from "../fabric/MessageDecoder.js"
 
 /** A message body larger than this is dropped undelivered: no agent turn should carry it. */
 export const MAX_CONTENT_BYTES = 1024 * 1024
@@ -49,17 +50,17 @@ const decoder = <A, I>(schema: Schema.Schema<A, I>) => {
       : Either.mapLeft(decode(payload), (error) => new Malformed({ event, problem: describe(error) }))
 }
 
-const decodeMessage = decoder(Message)
-const decodeChannel = decoder(Channel)
-const decodeChannelLeft = decoder(ChannelLeftPayload)
-const decodePresence = decoder(PresenceUpdatedPayload)
-
 const contentBytes = (content: string) =>
   // Every UTF-16 unit is at most 3 UTF-8 bytes: most messages skip the exact count.
   content.length * 3 <= MAX_CONTENT_BYTES ? content.length : Buffer.byteLength(content, "utf8")
 
-const checkSize = (event: string) => (message: Message): Either.Either<Message, Malformed> =>
-  contentBytes(message.content) > MAX_CONTENT_BYTES
+/** The Schema decoder, asked only for the words of an error: `decodeMessage` decides. */
+const describeMessage = decoder(Message)
+
+const decodeMessageEvent = (event: string, payload: unknown): Either.Either<Message, Malformed> => {
+  const message = decodeMessage(payload)
+  if (message === undefined) return describeMessage(event, payload)
+  return contentBytes(message.content) > MAX_CONTENT_BYTES
     ? Either.left(
       new Malformed({
         event,
@@ -67,20 +68,19 @@ const checkSize = (event: string) => (message: Message): Either.Either<Message, 
       })
     )
     : Either.right(message)
+}
+
+const decodeChannel = decoder(Channel)
+const decodeChannelLeft = decoder(ChannelLeftPayload)
+const decodePresence = decoder(PresenceUpdatedPayload)
 
 /** One socket event (name and first argument) into an `InboundEvent`, or why not. */
 export const decodeEvent = (name: string, payload: unknown): Either.Either<InboundEvent, Malformed> => {
   switch (name) {
     case Events.messageCreated:
-      return decodeMessage(name, payload).pipe(
-        Either.flatMap(checkSize(name)),
-        Either.map((message) => InboundEvent.MessageCreated({ message }))
-      )
+      return Either.map(decodeMessageEvent(name, payload), (message) => InboundEvent.MessageCreated({ message }))
     case Events.messageUpdated:
-      return decodeMessage(name, payload).pipe(
-        Either.flatMap(checkSize(name)),
-        Either.map((message) => InboundEvent.MessageUpdated({ message }))
-      )
+      return Either.map(decodeMessageEvent(name, payload), (message) => InboundEvent.MessageUpdated({ message }))
     case Events.channelJoined:
       return Either.map(decodeChannel(name, payload), (channel) => InboundEvent.ChannelJoined({ channel }))
     case Events.channelLeft:

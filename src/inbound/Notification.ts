@@ -30,29 +30,32 @@ export interface Extras {
 
 /** The notification for `message` (the newest of a burst when `extras.merged` is given). */
 export const toInbound = (binding: Binding, recipient: Pick<Recipient, "agentId" | "guildNodeId">, channel: Channel, message: Message, extras: Extras = {}): Inbound => {
-  const attachments = extras.merged ? extras.merged.attachments : message.attachments
+  // Built field by field, absent fields never set: this runs per delivered message.
+  const fabric: { -readonly [K in keyof Inbound["fabric"]]: Inbound["fabric"][K] } = {
+    agent_id: recipient.agentId,
+    guild_node_id: recipient.guildNodeId,
+    channel_id: message.channel_id,
+    channel_x_type: channel.x_type,
+    message_id: message.id,
+    author_id: message.author_id,
+    author_name: message.author_name,
+    wakeup: message.wakeup,
+    created_at: message.created_at
+  }
+  const { edited, history, late, merged } = extras
+  const attachments = merged ? merged.attachments : message.attachments
+  if (message.reply_to) fabric.reply_to = message.reply_to
+  if (attachments && attachments.length > 0) fabric.attachments = attachments
+  if (message.command) fabric.command = message.command
+  if (history && history.length > 0) fabric.history = history
+  if (merged?.coalesced_message_ids) fabric.coalesced_message_ids = merged.coalesced_message_ids
+  if (edited) fabric.edited = true
+  if (late) fabric.late = true
   return {
     channel_name: binding.name,
-    message: extras.merged ? extras.merged.message : message.content,
+    message: merged ? merged.message : message.content,
     session_id: sessionIdOf(message.channel_id),
-    fabric: {
-      agent_id: recipient.agentId,
-      guild_node_id: recipient.guildNodeId,
-      channel_id: message.channel_id,
-      channel_x_type: channel.x_type,
-      message_id: message.id,
-      author_id: message.author_id,
-      author_name: message.author_name,
-      wakeup: message.wakeup,
-      created_at: message.created_at,
-      ...(message.reply_to ? { reply_to: message.reply_to } : {}),
-      ...(attachments && attachments.length > 0 ? { attachments } : {}),
-      ...(message.command ? { command: message.command } : {}),
-      ...(extras.history && extras.history.length > 0 ? { history: extras.history } : {}),
-      ...(extras.merged?.coalesced_message_ids ? { coalesced_message_ids: extras.merged.coalesced_message_ids } : {}),
-      ...(extras.edited ? { edited: true } : {}),
-      ...(extras.late ? { late: true } : {})
-    }
+    fabric
   }
 }
 

@@ -115,45 +115,60 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
       }).pipe(Effect.scoped)
 
     /**
-     * Decides one batch of socket events and hands it on. A message of an unknown channel splits
-     * it: what came before is handed on, the directory is re-synced, and deciding resumes there.
+     * Decides one batch of socket events (from index `from`) and hands it on: one Effect for the
+     * common batch. A message of an unknown channel splits it: what came before is handed on, the
+     * directory is re-synced, and deciding resumes there.
      */
     const consume = (
       session: CatchUpSession,
       directory: Directory,
       requests: Queue.Queue<ChannelState>,
-      events: ReadonlyArray<SocketEvent>
-    ) =>
-      Effect.gen(function*() {
-        let from = 0
-        while (from < events.length) {
-          const batch = new Batch("socket", session.tracing, yield* Clock.currentTimeMillis)
-          const stop = decideEvents(session.view, events, from, batch)
-          yield* session.emit(batch)
-          for (const state of batch.touched) {
-            if (state.wantsCheck) {
-              state.checkRequested = true
-              yield* Queue.offer(requests, state)
-            }
+      events: ReadonlyArray<SocketEvent>,
+      from: number
+    ): Effect.Effect<void> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const batch = new Batch("socket", session.tracing, now)
+        const stop = decideEvents(session.view, events, from, batch)
+        for (const state of batch.touched) {
+          if (state.wantsCheck) {
+            state.checkRequested = true
+            Queue.unsafeOffer(requests, state)
           }
-          if (stop === events.length) return
-          const channelId = batch.unknownChannel!
-          yield* resync(session, directory)
-          if (directory.get(channelId) !== undefined) {
-            from = stop
-            continue
-          }
-          const dropped = new Batch("socket", session.tracing, batch.nowMs)
-          dropped.received = 1
-          dropped.drop("unknown_channel", "")
-          dropped.problem(
-            `A message arrived for agent ${session.ref.agentId} in channel ${channelId} of guild ${session.ref.guildNodeId}, ` +
-              `which is not in the agent's channel list even after a re-sync; it is dropped.`
-          )
-          yield* session.emit(dropped)
-          from = stop + 1
         }
+        const handed = session.emit(batch)
+        return stop === events.length
+          ? handed
+          : Effect.zipRight(handed, afterUnknownChannel(session, directory, requests, events, stop, batch.unknownChannel!))
       })
+
+    /** Re-syncs the directory for the channel of `events[at]`, then decides on from there. */
+    const afterUnknownChannel = (
+      session: CatchUpSession,
+      directory: Directory,
+      requests: Queue.Queue<ChannelState>,
+      events: ReadonlyArray<SocketEvent>,
+      at: number,
+      channelId: string
+    ): Effect.Effect<void> =>
+      Effect.zipRight(
+        resync(session, directory),
+        Effect.suspend(() => {
+          if (directory.get(channelId) !== undefined) return consume(session, directory, requests, events, at)
+          return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            const dropped = new Batch("socket", session.tracing, now)
+            dropped.received = 1
+            dropped.drop("unknown_channel", "")
+            dropped.problem(
+              `A message arrived for agent ${session.ref.agentId} in channel ${channelId} of guild ${session.ref.guildNodeId}, ` +
+                `which is not in the agent's channel list even after a re-sync; it is dropped.`
+            )
+            return Effect.zipRight(
+              session.emit(dropped),
+              at + 1 < events.length ? consume(session, directory, requests, events, at + 1) : Effect.void
+            )
+          })
+        })
+      )
 
     /**
      * Runs one connected socket until it closes: fails with the `SocketClosed` that ended it, or
@@ -210,7 +225,7 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
           }
           const [events, done] = taken.value
           if (done && Chunk.isEmpty(events)) return yield* Effect.dieMessage("a guild socket's mailbox ended without a close")
-          yield* consume(session, directory, requests, Chunk.toReadonlyArray(events))
+          yield* consume(session, directory, requests, Chunk.toReadonlyArray(events), 0)
         }
       }).pipe(Effect.scoped)
 
