@@ -35,12 +35,13 @@ export const progress = (line: string) => Effect.sync(() => void process.stderr.
 const range = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${i}`)
 
 /**
- * One human (`ada`) writing DMs; hot-path agents in guild `hot`; and the connection fleet:
- * `AGENTS` agents, each a member of all `GUILDS` guilds.
+ * One human (`ada`) writing DMs; hot-path agents in guild `hot` (`co_plugin`: the plugin run
+ * with coalescing on, an agent of its own so no other plugin process receives its DMs); and the
+ * connection fleet: `AGENTS` agents, each a member of all `GUILDS` guilds.
  */
 export const seed = () => {
   const fleet = range(AGENTS, "a")
-  const hot = ["tp_plugin", "tp_raw", "st_plugin", "st_raw"]
+  const hot = ["tp_plugin", "tp_raw", "st_plugin", "st_raw", "co_plugin"]
   return {
     users: [
       { key: "ada", display_name: "Ada", kind: "user" },

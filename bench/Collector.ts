@@ -1,12 +1,16 @@
 /**
  * Counts received messages (and their one-way latency, when stamped) until an expected count.
  * The same code runs in the raw client and in the plugin's host, so both sides of every
- * comparison measure alike.
+ * comparison measure alike. A coalesced notification carries several messages: the host says
+ * how many, and each is counted.
  */
 import { Deferred, Duration, Effect } from "effect"
 
 export interface Collected {
+  /** Messages received: every message id once, those a coalesced notification carries included. */
   readonly count: number
+  /** What carried them: notifications (plugin) or `message.created` events (raw client). */
+  readonly notifications: number
   readonly first_ns: string
   readonly last_ns: string
   /** Emit → receive, microseconds, in arrival order (stamped messages only). */
@@ -28,7 +32,12 @@ export const stampOf = (content: string): bigint | undefined => {
 }
 
 export interface Collector {
-  readonly onMessage: (receivedNs: bigint, content: string) => void
+  /**
+   * One notification (or event) read at `receivedNs`. `messages` is how many Fabric messages it
+   * carries: 1, or for a coalesced notification 1 + `fabric.coalesced_message_ids.length`
+   * (its `content` is then their contents joined with "\n", oldest first).
+   */
+  readonly onMessage: (receivedNs: bigint, content: string, messages?: number) => void
   /**
    * What arrived: all `expected` messages, or what had arrived when `timeoutMs` struck or
    * nothing more arrived for `IDLE_MS`.
@@ -38,25 +47,32 @@ export interface Collector {
 
 /**
  * Counts the messages of the run tagged `tag` only: a receiver still delivering an earlier
- * run's backlog does not pollute this one.
+ * run's backlog does not pollute this one. A coalesced notification is judged by its first
+ * (oldest) content: it merges messages of one author in one channel less than `coalesce_ms`
+ * apart, and a run's burst starts only after the previous run's last message was counted, so
+ * it never mixes two runs' messages.
  */
 export const makeCollector = (expected: number, tag: string): Effect.Effect<Collector> =>
   Effect.map(Deferred.make<Collected>(), (finished) => {
     let count = 0
+    let notifications = 0
     let first = 0n
     let last = 0n
     const latencies: Array<number> = []
-    const snapshot = (): Collected => ({ count, first_ns: String(first), last_ns: String(last), latencies_us: latencies })
+    const snapshot = (): Collected => ({ count, notifications, first_ns: String(first), last_ns: String(last), latencies_us: latencies })
     const prefix = `${tagged(tag)} `
     return {
-      onMessage: (receivedNs, content) => {
+      onMessage: (receivedNs, content, messages = 1) => {
         if (!content.startsWith(prefix)) return
         if (count === 0) first = receivedNs
         last = receivedNs
-        count += 1
+        count += messages
+        notifications += 1
+        // The stamp of the first message (paced runs deliver one message per notification).
         const emitted = stampOf(content)
         if (emitted !== undefined) latencies.push(Number(receivedNs - emitted) / 1000)
-        if (count === expected) Deferred.unsafeDone(finished, Effect.succeed(snapshot()))
+        // A notification may carry the last few at once: the count can pass `expected` in one step.
+        if (count >= expected) Deferred.unsafeDone(finished, Effect.succeed(snapshot()))
       },
       done: (timeoutMs) => {
         let seen = -1

@@ -1,7 +1,8 @@
 /**
  * A minimal Plexum host for the BUILT plugin (dist/bin/plugin.js): spawns it with a temporary
  * profile, speaks JSON-RPC over its stdio, and hands every inbound notification to the current
- * collector with the time its stdout chunk was read, the moment a real host could act on it.
+ * collector with the time its stdout chunk was read, the moment a real host could act on it,
+ * and the number of Fabric messages it carries (more than one when the plugin coalesced them).
  */
 import { Deferred, Duration, Effect, FiberId, Option } from "effect"
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
@@ -22,9 +23,17 @@ export interface ProfileSpec {
   readonly agents: Record<string, string>
   /** Binding file name → agent, guild, channel. */
   readonly bindings: Record<string, { readonly agent: string; readonly guild: string; readonly channel: string }>
+  /**
+   * This profile's own config.json settings (docs/configuration.md), e.g. `{ coalesce_ms: 50 }`
+   * for a run that measures one setting. They win over `PLEXUM_BENCH_CONFIG`.
+   */
+  readonly config?: Record<string, unknown> | undefined
 }
 
-/** Extra plugin config for a bench run, e.g. `PLEXUM_BENCH_CONFIG='{"live_gap_check":false}'`. */
+/**
+ * Extra plugin config for every profile of a bench run, from the environment, e.g.
+ * `PLEXUM_BENCH_CONFIG='{"live_gap_check":false}'`.
+ */
 const extraConfig = (): Record<string, unknown> => JSON.parse(process.env.PLEXUM_BENCH_CONFIG ?? "{}")
 
 /** A temporary profile directory (profile.md layout), removed when the scope closes. */
@@ -33,7 +42,7 @@ export const makeProfile = (spec: ProfileSpec) =>
     Effect.promise(async () => {
       const root = await mkdtemp(join(tmpdir(), "plexum-bench-"))
       await mkdir(join(root, "plugins/plexum-fabric-channel"), { recursive: true })
-      await writeFile(join(root, "plugins/plexum-fabric-channel/config.json"), JSON.stringify({ center_api_base: spec.centerApiBase, ...extraConfig() }))
+      await writeFile(join(root, "plugins/plexum-fabric-channel/config.json"), JSON.stringify({ center_api_base: spec.centerApiBase, ...extraConfig(), ...spec.config }))
       const agents = Object.fromEntries(Object.entries(spec.agents).map(([id, key]) => [id, { fabric_api_key: key, enabled: true }]))
       await writeFile(join(root, "fabric-identities.json"), JSON.stringify({ version: 1, agents }))
       await chmod(join(root, "fabric-identities.json"), 0o600)
@@ -75,7 +84,11 @@ export const startPlugin = (profileRoot: string, nodeArgs: ReadonlyArray<string>
       const message = JSON.parse(line)
       if (message.method === INBOUND) {
         Deferred.unsafeDone(first, Effect.succeed(readNs))
-        if (Option.isSome(collector)) collector.value.onMessage(readNs, message.params.message)
+        if (Option.isSome(collector)) {
+          // fabric.message_id plus the earlier ids of a coalesced burst: each id once.
+          const coalesced = message.params.fabric?.coalesced_message_ids?.length ?? 0
+          collector.value.onMessage(readNs, message.params.message, 1 + coalesced)
+        }
         return
       }
       const deferred = typeof message.id === "number" ? waiting.get(message.id) : undefined

@@ -72,6 +72,34 @@ const hotRows = (r: HotPathResult): Array<Row> => {
     raw: r.throughput.raw.cpu_us_per_message,
     comparison: `×${(r.otlp.cpu_us_per_message.median / r.throughput.raw.cpu_us_per_message.median).toFixed(2)}`
   }]
+  // The coalescing run (coalesce_ms: COALESCE_MS in hotPath.ts); older results files have none.
+  if (r.coalescing !== undefined) {
+    const coalescing = "1 coalescing on"
+    rows.push({
+      scenario: coalescing,
+      metric: "message ids/s",
+      unit: "ids/s",
+      plugin: r.coalescing.per_second,
+      raw: r.throughput.raw.per_second,
+      comparison: `×${(r.coalescing.per_second.median / r.throughput.raw.per_second.median).toFixed(2)}`
+    }, {
+      scenario: coalescing,
+      metric: "CPU per message id",
+      unit: "µs",
+      plugin: r.coalescing.cpu_us_per_message,
+      raw: r.throughput.raw.cpu_us_per_message,
+      comparison: `×${(r.coalescing.cpu_us_per_message.median / r.throughput.raw.cpu_us_per_message.median).toFixed(2)}`
+    }, {
+      // What carried the burst: the plugin's notifications (at most coalesce_max_messages ids
+      // each), the raw client's message.created events (one per message).
+      scenario: coalescing,
+      metric: "notifications per burst",
+      unit: "",
+      plugin: r.coalescing.notifications,
+      raw: r.throughput.raw.received,
+      comparison: `×${(r.coalescing.notifications.median / r.throughput.raw.received.median).toFixed(2)}`
+    })
+  }
   for (const [rate, side] of Object.entries(r.latency)) {
     const strict = rate === "1000"
     rows.push({

@@ -2,7 +2,8 @@
  * Scenarios 1 and 2, one agent on the hot path: throughput (a flat-out burst of DMs) and
  * one-way latency at a paced rate. The plugin and the raw client each get their own agent and
  * DM, and take turns, so they never compete for the CPU while measured. Each run counts only
- * its own messages (tagged in their content).
+ * its own messages (tagged in their content). The "coalescing on" run is the plugin's burst
+ * with `coalesce_ms` set: its own agent, DM and profile.
  */
 import { Effect, Option, ScopedRef } from "effect"
 import { type Bench, dmOf, progress } from "../Bench.js"
@@ -30,6 +31,17 @@ const otlpSink = Effect.acquireRelease(
 import { msBetween, percentile, type Spread, spreadAll } from "../Stats.js"
 
 export const BURST = 20_000
+/**
+ * `coalesce_ms` of the "coalescing on" run. The flat-out burst arrives microseconds apart, so
+ * any window merges it, and `coalesce_max_messages` (default 20) then cuts it into notifications
+ * of 20: the run measures what merging costs or saves on the delivery path, not the window. 50
+ * ms is short beside a burst of about a second (a burst only waits out the window at its end,
+ * when it stops short of 20: the readiness message, a partial last notification), yet longer
+ * than the event-loop stalls (GC) of a busy 2-core machine, which would split bursts if the
+ * window were a few ms. Paced latency is not measured with coalescing: it adds its window to
+ * every notification by design.
+ */
+export const COALESCE_MS = 50
 export const LATENCY_SECONDS = 3
 export const RATES = [1_000, 10_000] as const
 
@@ -41,6 +53,8 @@ export interface LatencyRun {
 }
 
 type Throughput = Record<"per_second" | "received" | "cpu_us_per_message", Spread>
+/** With coalescing: per message id (`received` counts ids), and the notifications that carried them. */
+type Coalesced = Record<"per_second" | "received" | "cpu_us_per_message" | "notifications", Spread>
 
 export interface HotPathResult {
   readonly throughput: { readonly plugin: Throughput; readonly raw: Throughput }
@@ -48,6 +62,8 @@ export interface HotPathResult {
   readonly historyLag: Throughput
   /** The plugin's burst with an OTLP exporter on (a local receiver that accepts everything). */
   readonly otlp: Throughput
+  /** The plugin's burst with `coalesce_ms` COALESCE_MS: message ids per second, notifications per burst. */
+  readonly coalescing: Coalesced
   readonly latency: Record<string, { readonly plugin: Record<keyof LatencyRun, Spread>; readonly raw: Record<keyof LatencyRun, Spread> }>
 }
 
@@ -78,6 +94,7 @@ export const hotPath = (bench: Bench) =>
     const ada = bench.userId("ada")
     const pluginDm = yield* dmOf(bench, "tp_plugin")
     const rawDm = yield* dmOf(bench, "tp_raw")
+    const coalescingDm = yield* dmOf(bench, "co_plugin")
     const pace = (channel: string, rate: number, count: number) => (tag: string) =>
       bench.sim.call("pace", { key: `latency-${channel}`, tag, guild: hot, channel, author: ada, rate, count }, "5 minutes")
 
@@ -102,23 +119,27 @@ export const hotPath = (bench: Bench) =>
         yield* host.collectInto(Option.none())
         return { collected, emitted }
       })
-    /** A plugin process that has delivered one message: connected and caught up. */
-    const readyPlugin = Effect.gen(function*() {
-      const { host } = yield* startInitialized(root, bench.pluginNodeArgs)
-      const { collected } = yield* deliver(host, 1, (tag) => pace(pluginDm, 1_000, 1)(tag), 30_000)
-      if (collected.count === 0) return yield* Effect.fail(`the plugin delivered no message within 30 s; stderr:\n${host.stderrTail()}`)
-      return host
-    })
-    // A run the plugin could not keep up with leaves a backlog behind it that would slow the
-    // next run down: the next run gets a fresh plugin process instead.
-    const current = yield* ScopedRef.fromAcquire(readyPlugin)
-    const plugin: Receiver = {
-      pid: Effect.map(ScopedRef.get(current), (host) => host.pid),
-      collect: (expected, emit, timeoutMs) =>
-        Effect.flatMap(ScopedRef.get(current), (host) => deliver(host, expected, emit, timeoutMs)).pipe(
-          Effect.tap(({ collected }) => collected.count < expected ? ScopedRef.set(current, readyPlugin) : Effect.void)
-        )
-    }
+    /** A plugin process on `profileRoot` that has delivered one message in `dm`: connected and caught up. */
+    const readyPlugin = (profileRoot: string, dm: string) =>
+      Effect.gen(function*() {
+        const { host } = yield* startInitialized(profileRoot, bench.pluginNodeArgs)
+        const { collected } = yield* deliver(host, 1, (tag) => pace(dm, 1_000, 1)(tag), 30_000)
+        if (collected.count === 0) return yield* Effect.fail(`the plugin delivered no message within 30 s; stderr:\n${host.stderrTail()}`)
+        return host
+      })
+    /**
+     * The plugin as a receiver. A run the plugin could not keep up with leaves a backlog behind
+     * it that would slow the next run down: the next run gets a fresh plugin process instead.
+     */
+    const pluginReceiver = (profileRoot: string, dm: string) =>
+      Effect.map(ScopedRef.fromAcquire(readyPlugin(profileRoot, dm)), (current): Receiver => ({
+        pid: Effect.map(ScopedRef.get(current), (host) => host.pid),
+        collect: (expected, emit, timeoutMs) =>
+          Effect.flatMap(ScopedRef.get(current), (host) => deliver(host, expected, emit, timeoutMs)).pipe(
+            Effect.tap(({ collected }) => collected.count < expected ? ScopedRef.set(current, readyPlugin(profileRoot, dm)) : Effect.void)
+          )
+      }))
+    const plugin = yield* pluginReceiver(root, pluginDm)
     const rawReceiver: Receiver = {
       pid: Effect.succeed(raw.pid),
       collect: (expected, emit, timeoutMs) =>
@@ -136,8 +157,12 @@ export const hotPath = (bench: Bench) =>
 
     const burst = (channel: string) => (tag: string) =>
       bench.sim.call<{ start_ns: string }>("burst", { tag, guild: hot, channel, author: ada, count: BURST })
-    type Run = { per_second: number; received: number; cpu_us_per_message: number }
-    /** One burst of BURST DMs into `receiver`: rate, and the receiving process's CPU per message. */
+    type Run = { per_second: number; received: number; cpu_us_per_message: number; notifications: number }
+    /**
+     * One burst of BURST DMs into `receiver`: rate, and the receiving process's CPU per message
+     * (messages counted by id: a coalesced notification counts every message it carries), and
+     * the notifications (or raw events) that carried them.
+     */
     const measureBurst = (receiver: Receiver, dm: string) =>
       Effect.gen(function*() {
         const pid = yield* receiver.pid
@@ -147,9 +172,12 @@ export const hotPath = (bench: Bench) =>
         return {
           per_second: collected.count / (msBetween(emitted.start_ns, collected.last_ns) / 1000),
           received: collected.count,
-          cpu_us_per_message: cpu / Math.max(1, collected.count)
+          cpu_us_per_message: cpu / Math.max(1, collected.count),
+          notifications: collected.notifications
         } satisfies Run
       })
+    /** The figures of the rows that predate coalescing (results JSON unchanged). */
+    const plain = ({ cpu_us_per_message, per_second, received }: Run) => ({ per_second, received, cpu_us_per_message })
     const throughput = { raw: [] as Array<Run>, plugin: [] as Array<Run> }
     for (let run = 1; run <= bench.runs; run++) {
       for (const [name, receiver, dm] of sides) {
@@ -186,6 +214,28 @@ export const hotPath = (bench: Bench) =>
       }
     }
 
+    // Coalescing on: a plugin process of its own agent (co_plugin) and profile with coalesce_ms
+    // set, closed after its runs. The same 20,000-DM burst; counted per message id.
+    const coalescing: Array<Run> = []
+    yield* Effect.scoped(Effect.gen(function*() {
+      const coalescingRoot = yield* makeProfile({
+        centerApiBase: bench.seeded.center_api_base,
+        agents: { co_plugin: bench.apiKey("co_plugin") },
+        bindings: { hot: { agent: "co_plugin", guild: hot, channel: bench.channelId("hot", "general") } },
+        config: { coalesce_ms: COALESCE_MS }
+      })
+      const merging = yield* pluginReceiver(coalescingRoot, coalescingDm)
+      for (let run = 1; run <= bench.runs; run++) {
+        const result = yield* measureBurst(merging, coalescingDm)
+        coalescing.push(result)
+        yield* progress(
+          `coalescing on (coalesce_ms ${COALESCE_MS}), run ${run}/${bench.runs} plugin: ${result.received}/${BURST} message ids ` +
+            `in ${result.notifications} notifications, ${Math.round(result.per_second)} ids/s, ` +
+            `${result.cpu_us_per_message.toFixed(1)} µs CPU per id`
+        )
+      }
+    }))
+
     const latency: HotPathResult["latency"] = {}
     for (const rate of RATES) {
       const count = rate * LATENCY_SECONDS
@@ -208,9 +258,10 @@ export const hotPath = (bench: Bench) =>
       latency[String(rate)] = { plugin: spreadAll(runs.plugin), raw: spreadAll(runs.raw) }
     }
     const result: HotPathResult = {
-      throughput: { plugin: spreadAll(throughput.plugin), raw: spreadAll(throughput.raw) },
-      historyLag: spreadAll(historyLag),
-      otlp: spreadAll(otlp),
+      throughput: { plugin: spreadAll(throughput.plugin.map(plain)), raw: spreadAll(throughput.raw.map(plain)) },
+      historyLag: spreadAll(historyLag.map(plain)),
+      otlp: spreadAll(otlp.map(plain)),
+      coalescing: spreadAll(coalescing),
       latency
     }
     return result

@@ -2,8 +2,9 @@
  * The demo: a local Fabric (the sim) with a guild, a person (alice) and an agent (Echo); a
  * Plexum profile written with the real commands; the built plugin under a small host that runs
  * an echo agent. alice writes in a DM and, with a wake-up, in a group channel; each answer is
- * shown with the time of every hop, and checked in Fabric's own store. Then the plugin is shut
- * down the way a gateway does it.
+ * shown with the time of every hop, and checked in Fabric's own store. The plugin coalesces
+ * (`coalesce_ms`): a quick burst of alice's messages reaches the agent as one notification, and
+ * the agent answers it once. Then the plugin is shut down the way a gateway does it.
  *
  * Everything (sim, profile directory, plugin process, sockets, fibers) lives in one scope.
  */
@@ -33,6 +34,18 @@ export interface DemoOptions {
 
 /** How long one hop of the demo may take before the demo gives up and says where it stuck. */
 const HOP_TIMEOUT = Duration.seconds(15)
+/**
+ * The profile's `coalesce_ms`: alice's waking messages less than this apart reach the agent as
+ * one notification, sent once she has been quiet this long. Long enough for the scripted burst
+ * (three posts a few ms apart) to merge even on a busy machine; short enough that the wait it
+ * adds to every answer reads as a pause, not a hang.
+ */
+const COALESCE_MS = 1500
+/**
+ * How long the agent may wait for the notification of a message: a hop, plus the longest a
+ * burst is held (host-protocol.md v1.1: at the latest 4 × `coalesce_ms` after its first message).
+ */
+const INBOUND_TIMEOUT = Duration.sum(HOP_TIMEOUT, Duration.millis(4 * COALESCE_MS))
 const AGENT_ID = "echo"
 const CHANNEL_NAME = "fabric-general"
 
@@ -101,20 +114,39 @@ const startPlugin = (binDir: string, profileRoot: string) =>
     Effect.catchTag("SystemError", "BadArgument", "HostError", (e) => new DemoError({ message: `cannot start the plugin: ${e.message}` }))
   )
 
-/** The plugin is connected once the guild node sees the agent's socket. */
-const awaitAgentSocket = (world: World, host: PluginHost) =>
-  world.sim.sockets(world.guildId).pipe(
-    Effect.map((sockets) => sockets.some((s) => s.user_id === world.echoUserId)),
-    Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (connected) => connected }),
+interface DebugFibers {
+  readonly fibers?: ReadonlyArray<{ readonly kind?: string; readonly guild_node_id?: string; readonly state?: string }>
+}
+
+/**
+ * The plugin is live in the guild once the guild node sees the agent's socket and the plugin
+ * reports its socket session `connected` (`plexum/debug/fibers`): the channel list is loaded and
+ * the start-up catch-up done. From then on alice's messages take the live path, where
+ * `coalesce_ms` holds them (a catch-up delivers what it finds at once).
+ */
+const awaitAgentLive = (world: World, host: PluginHost) =>
+  Effect.all([
+    world.sim.sockets(world.guildId).pipe(Effect.map((sockets) => sockets.some((s) => s.user_id === world.echoUserId))),
+    host.request(Methods.debugFibers, {}).pipe(
+      Effect.map((result) =>
+        ((result as DebugFibers | undefined)?.fibers ?? []).some((f) =>
+          f.kind === "socket_session" && f.guild_node_id === world.guildId && f.state === "connected"
+        )
+      )
+    )
+  ]).pipe(
+    Effect.map(([socket, live]) => socket && live),
+    Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (live) => live }),
     Effect.timeout(HOP_TIMEOUT),
     Effect.catchAll(() =>
       Effect.flatMap(host.stderr, (stderr) =>
-        new DemoError({ message: `the plugin did not connect to the guild within ${Duration.format(HOP_TIMEOUT)}; its stderr:\n${stderr}` }))
+        new DemoError({ message: `the plugin did not go live in the guild within ${Duration.format(HOP_TIMEOUT)}; its stderr:\n${stderr}` }))
     )
   )
 
+/** The agent's answer to `posted`: its first (or only) part replies to it (`send` with `reply_to`). */
 const isEchoOf = (world: World, room: Room, posted: Message) => (m: Message) =>
-  m.channel_id === room.channelId && m.author_id === world.echoUserId && (m.reply_to === posted.id || m.reply_to == null)
+  m.channel_id === room.channelId && m.author_id === world.echoUserId && m.reply_to === posted.id
 
 /** alice writes; the transcript shows her line, then each hop of the echo as it comes back. */
 const exchange = (
@@ -132,14 +164,82 @@ const exchange = (
       Effect.mapError(simFailure(`alice cannot post in ${room.label}`))
     )
     yield* Console.log(said(room.label, "alice", content))
+    yield* awaitEcho(world, host, agent, watch, room, [posted], postedAt)
+    return posted
+  })
+
+/**
+ * The agent's answer to `posted` (alice's messages, oldest first): it must come in ONE inbound
+ * notification carrying exactly their ids, oldest first (`fabric.coalesced_message_ids`, then
+ * `fabric.message_id`), and be seen in Fabric; the transcript shows each hop from `postedAt`.
+ */
+const awaitEcho = (
+  world: World,
+  host: PluginHost,
+  agent: EchoAgent,
+  watch: Effect.Effect.Success<ReturnType<typeof watchFabric>>,
+  room: Room,
+  posted: ReadonlyArray<Message>,
+  postedAt: number
+) =>
+  Effect.gen(function*() {
+    const newest = posted.at(-1)!
     const withStderr = <A>(effect: Effect.Effect<A, DemoError>) =>
       Effect.catchAll(effect, (e) => Effect.flatMap(host.stderr, (stderr) => new DemoError({ message: `${e.message}; plugin stderr:\n${stderr}` })))
-    const hop = yield* withStderr(agent.awaitHop(posted.id, HOP_TIMEOUT))
+    const hop = yield* withStderr(agent.awaitHop(newest.id, INBOUND_TIMEOUT))
+    const expected = posted.map((m) => m.id)
+    if (hop.messageIds.join(" ") !== expected.join(" ")) {
+      return yield* new DemoError({
+        message: `alice's ${expected.length} message(s) ${expected.join(", ")} were not delivered as one notification: ` +
+          `the notification of ${newest.id} carried ${hop.messageIds.join(", ")}`
+      })
+    }
     if (hop.failed) return yield* new DemoError({ message: `the echo agent's send failed: ${hop.result}` })
-    const seen = yield* withStderr(watch.awaitMessage(isEchoOf(world, room, posted), `the echo of ${posted.id}`, HOP_TIMEOUT))
+    const seen = yield* withStderr(watch.awaitMessage(isEchoOf(world, room, newest), `the echo of ${newest.id}`, HOP_TIMEOUT))
     const typing = yield* watch.sawTyping(world.echoUserId, room.channelId, HOP_TIMEOUT)
-    yield* Console.log(renderExchange(room.label, "Echo", { postedAt, hop, reply: seen.message, replySeenAt: seen.at, typing }))
-    return posted
+    yield* Console.log(
+      renderExchange(room.label, "Echo", { postedAt, hop, reply: seen.message, replySeenAt: seen.at, typing, coalesceMs: COALESCE_MS })
+    )
+    if (posted.length > 1) {
+      // Answered once: in Fabric's store, Echo replied to none of the earlier messages.
+      const stored = yield* world.sim.messages(world.guildId, room.channelId).pipe(Effect.mapError(simFailure("cannot read Fabric's messages")))
+      const answers = stored.filter((m) => m.author_id === world.echoUserId && m.reply_to != null && expected.includes(m.reply_to))
+      if (answers.length !== 1) {
+        return yield* new DemoError({ message: `Echo answered alice's burst ${answers.length} times: ${answers.map((m) => m.id).join(", ")}` })
+      }
+      yield* Console.log(
+        `   ✓ one inbound notification carried all ${posted.length} of alice's messages, oldest first; Echo answered once (checked in the sim's store)`
+      )
+    }
+  })
+
+/**
+ * alice writes `contents` quickly, each with a wake-up (posts a few ms apart, well inside
+ * `coalesce_ms`): the plugin delivers them as one notification, and the agent answers once.
+ */
+const burstExchange = (
+  world: World,
+  host: PluginHost,
+  agent: EchoAgent,
+  watch: Effect.Effect.Success<ReturnType<typeof watchFabric>>,
+  room: Room,
+  contents: ReadonlyArray<string>
+) =>
+  Effect.gen(function*() {
+    const posted: Array<Message> = []
+    let lastPostedAt = 0
+    for (const content of contents) {
+      lastPostedAt = yield* nowMs
+      posted.push(
+        yield* world.sim.postMessage(world.guildId, room.channelId, { author_id: world.aliceId, content, wakeup: true }).pipe(
+          Effect.mapError(simFailure(`alice cannot post in ${room.label}`))
+        )
+      )
+    }
+    // Printed after the posts: the lines must not stretch the gaps between them.
+    yield* Effect.forEach(contents, (content) => Console.log(said(room.label, "alice", content)), { discard: true })
+    yield* awaitEcho(world, host, agent, watch, room, posted, lastPostedAt)
+    return posted.at(-1)!
   })
 
 /** Fabric's own store must hold the echo of every message alice sent, in the room she sent it. */
@@ -154,14 +254,28 @@ const verifyInFabric = (world: World, sent: ReadonlyArray<{ readonly room: Room;
     yield* Console.log(`\n✓ Fabric holds all ${sent.length} echo(es), each in the room it answers (checked in the sim's store)`)
   })
 
-const scripted: ReadonlyArray<{ readonly room: "dm" | "general"; readonly content: string; readonly wakeup: boolean }> = [
+interface Line {
+  readonly room: "dm" | "general"
+  readonly content: string
+  readonly wakeup: boolean
+}
+
+/** Several waking lines sent in quick succession. */
+interface Burst {
+  readonly room: "general"
+  readonly burst: ReadonlyArray<string>
+}
+
+const scripted: ReadonlyArray<Line | Burst> = [
   { room: "dm", content: "hi Echo, are you there?", wakeup: false },
   // Chatter that does not wake Echo: it reaches the agent as context of the next wake-up.
   { room: "general", content: "the deploy finished at noon", wakeup: false },
   { room: "general", content: "and the tests are all passing", wakeup: false },
   { room: "general", content: "@Echo please repeat after me: the build is green", wakeup: true },
   // An answer over Fabric's 4000 characters: `send` posts it in parts.
-  { room: "general", content: "@Echo write a long report on the build", wakeup: true }
+  { room: "general", content: "@Echo write a long report on the build", wakeup: true },
+  // A quick burst (v1.1 coalescing): one notification, one answer.
+  { room: "general", burst: ["@Echo hey", "quick q", "can you summarise this channel?"] }
 ]
 
 /** `#general <text>` goes to the group channel with a wake-up; anything else to the DM. */
@@ -181,7 +295,8 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, DemoError, Pr
         centerApiBase: world.sim.centerApiBase,
         agentId: AGENT_ID,
         apiKey,
-        bindings: [{ name: CHANNEL_NAME, agentId: AGENT_ID, guildNodeId: world.guildId, channelId: world.rooms.general.channelId }]
+        bindings: [{ name: CHANNEL_NAME, agentId: AGENT_ID, guildNodeId: world.guildId, channelId: world.rooms.general.channelId }],
+        config: { coalesce_ms: COALESCE_MS }
       })
     )
     const watch = yield* progress.step(
@@ -196,15 +311,22 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, DemoError, Pr
     const agent = yield* runEchoAgent(host, {
       beforeAnswer: (inbound) => watch.sawTyping(world.echoUserId, inbound.fabric.channel_id, HOP_TIMEOUT)
     })
-    yield* progress.step("waiting for the plugin's socket to the guild", awaitAgentSocket(world, host))
+    yield* progress.step("waiting for the plugin's socket to the guild (connected and caught up)", awaitAgentLive(world, host))
 
     yield* Console.log(
       `Fabric center ${world.sim.centerApiBase}, guild ${world.guildId} at ${endpoint}\n` +
-        `Plexum agent "${AGENT_ID}" is Fabric user ${world.echoUserId}; channel binding "${CHANNEL_NAME}" → #general\n`
+        `Plexum agent "${AGENT_ID}" is Fabric user ${world.echoUserId}; channel binding "${CHANNEL_NAME}" → #general\n` +
+        `coalesce_ms is ${COALESCE_MS}: each waking message reaches Echo once alice has been quiet ${COALESCE_MS} ms, ` +
+        `and a quick burst of hers as one notification\n`
     )
     const sent: Array<{ readonly room: Room; readonly posted: Message }> = []
-    const say = (line: { readonly room: "dm" | "general"; readonly content: string; readonly wakeup: boolean }) =>
-      line.room === "general" && !line.wakeup
+    const say = (line: Line | Burst) =>
+      "burst" in line
+        ? Effect.map(
+          burstExchange(world, host, agent, watch, world.rooms[line.room], line.burst),
+          (posted) => void sent.push({ room: world.rooms[line.room], posted })
+        )
+        : line.room === "general" && !line.wakeup
         // Not a wake-up: nothing comes back; it is recorded as history for the next one.
         ? world.sim.postMessage(world.guildId, world.rooms.general.channelId, { author_id: world.aliceId, content: line.content }).pipe(
           Effect.mapError(simFailure("alice cannot post in #general")),

@@ -21,6 +21,8 @@ export interface DemoProfileSpec {
   readonly agentId: string
   readonly apiKey: Redacted.Redacted<string>
   readonly bindings: ReadonlyArray<DemoBinding>
+  /** More config.json settings (docs/configuration.md), e.g. `{ coalesce_ms: 1500 }`. */
+  readonly config?: Record<string, unknown> | undefined
 }
 
 const collect = (stream: Stream.Stream<Uint8Array, unknown>) =>
@@ -47,7 +49,7 @@ export const makeDemoProfile = (spec: DemoProfileSpec) =>
     const root = yield* fs.makeTempDirectoryScoped({ prefix: "plexum-demo-profile-" })
     const configFile = path.join(root, CONFIG_FILE)
     yield* fs.makeDirectory(path.dirname(configFile), { recursive: true })
-    yield* fs.writeFileString(configFile, JSON.stringify({ center_api_base: spec.centerApiBase }, null, 2) + "\n")
+    yield* fs.writeFileString(configFile, JSON.stringify({ center_api_base: spec.centerApiBase, ...spec.config }, null, 2) + "\n")
     yield* runBin(spec.binDir, "register", [
       "--profile",
       root,

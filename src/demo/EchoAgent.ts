@@ -11,6 +11,11 @@ import { nowMs, type PluginHost, type TimedInbound } from "./PluginHost.js"
 export interface EchoHop {
   readonly channelName: string
   readonly sessionId: string
+  /**
+   * The Fabric message ids the notification carried, oldest first: the earlier ones of a
+   * coalesced burst (`fabric.coalesced_message_ids`), then `fabric.message_id`.
+   */
+  readonly messageIds: ReadonlyArray<string>
   /** The host read the inbound notification. */
   readonly inboundAt: number
   /** The agent called `send`. */
@@ -25,13 +30,20 @@ export interface EchoHop {
 export const echoText = (message: string) => `echo: ${message}`
 
 /**
- * What the agent answers: the echo, saying how many earlier messages it got as context
- * (`fabric.history`); asked for something "long", a report of three paragraphs of about 3000
- * characters, more than one Fabric message holds, so `send` posts it in parts.
+ * What the agent answers: the echo, saying how many messages it received as one turn (a
+ * coalesced burst, `fabric.coalesced_message_ids`; their lines are echoed joined by " / ") and
+ * how many earlier messages it got as context (`fabric.history`); asked for something "long", a
+ * report of three paragraphs of about 3000 characters, more than one Fabric message holds, so
+ * `send` posts it in parts.
  */
-export const answerText = (message: string, context: number) => {
+export const answerText = (message: string, context: number, merged = 1) => {
   if (!/\blong\b/i.test(message)) {
-    return context === 0 ? echoText(message) : `${echoText(message)} (I read ${context} earlier message${context === 1 ? "" : "s"} as context)`
+    const notes = [
+      ...(merged > 1 ? [`I received ${merged} messages as one turn`] : []),
+      ...(context > 0 ? [`I read ${context} earlier message${context === 1 ? "" : "s"} as context`] : [])
+    ]
+    const echo = echoText(merged > 1 ? message.split("\n").join(" / ") : message)
+    return notes.length === 0 ? echo : `${echo} (${notes.join("; ")})`
   }
   const paragraph = (n: number) => `${n}. ${`${echoText(message)}. `.repeat(Math.ceil(3000 / (message.length + 8)))}`.trim()
   return [1, 2, 3].map(paragraph).join("\n\n")
@@ -53,6 +65,7 @@ export const runEchoAgent = (host: PluginHost, options: {
   Effect.gen(function*() {
     const hops = yield* SubscriptionRef.make<ReadonlyMap<string, EchoHop>>(new Map())
     const answer = Effect.fnUntraced(function*({ inbound, receivedAt }: TimedInbound) {
+      const messageIds = [...(inbound.fabric.coalesced_message_ids ?? []), inbound.fabric.message_id]
       if (options.beforeAnswer !== undefined) yield* options.beforeAnswer(inbound)
       const sendAt = yield* nowMs
       const result = yield* host.request(Methods.toolsCall, {
@@ -61,7 +74,7 @@ export const runEchoAgent = (host: PluginHost, options: {
           channel_name: inbound.channel_name,
           session_id: inbound.session_id,
           reply_to: inbound.fabric.message_id,
-          message: answerText(inbound.message, inbound.fabric.history?.length ?? 0)
+          message: answerText(inbound.message, inbound.fabric.history?.length ?? 0, messageIds.length)
         }
       }).pipe(
         Effect.map(toolText),
@@ -70,14 +83,14 @@ export const runEchoAgent = (host: PluginHost, options: {
       const hop: EchoHop = {
         channelName: inbound.channel_name,
         sessionId: inbound.session_id,
+        messageIds,
         inboundAt: receivedAt,
         sendAt,
         sentAt: yield* nowMs,
         result: result.text,
         failed: result.failed
       }
-      const ids = [inbound.fabric.message_id, ...(inbound.fabric.coalesced_message_ids ?? [])]
-      yield* SubscriptionRef.update(hops, (all) => new Map([...all, ...ids.map((id) => [id, hop] as const)]))
+      yield* SubscriptionRef.update(hops, (all) => new Map([...all, ...messageIds.map((id) => [id, hop] as const)]))
     })
     yield* Stream.fromQueue(host.inbound).pipe(Stream.runForEach(answer), Effect.forkScoped)
 

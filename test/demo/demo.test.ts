@@ -1,7 +1,8 @@
 /**
  * `npm run demo` as a user runs it: the built demo as a subprocess (sim, profile via the real
- * commands, plugin under the demo host, echo agent). It must exit 0 after showing both echoes;
- * with --interactive, lines on stdin are alice's, and end of input ends the demo.
+ * commands, plugin under the demo host, echo agent). It must exit 0 after showing every echo,
+ * a quick burst of alice's answered once from one coalesced notification (the demo profile sets
+ * `coalesce_ms`); with --interactive, lines on stdin are alice's, and end of input ends the demo.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Exit } from "effect"
@@ -60,7 +61,27 @@ describe("npm run demo", () => {
       expect(run.stdout).toContain("[#general] alice: @Echo write a long report on the build")
       expect(run.stdout).toMatch(/sent 3 messages m_\w+, m_\w+, m_\w+ to #general/)
       expect(run.stdout).toContain("it arrived as 3 messages, in order")
-      expect(run.stdout).toContain("✓ Fabric holds all 3 echo(es)")
+      // v1.1 coalescing (coalesce_ms 1500 in the demo profile): each waking message waits out
+      // the window, and the transcript says so.
+      expect(run.stdout).toContain("coalesce_ms is 1500")
+      expect(run.stdout).toMatch(/\+1\d{3}\.\d ms\s+inbound notification at the host once alice was quiet for coalesce_ms \(1500 ms\) \(channel/)
+      // A quick burst of three waking lines: ONE notification carrying all three ids, oldest
+      // first (message_id the newest, coalesced_message_ids the two earlier), ONE answer.
+      const burst = ["@Echo hey", "quick q", "can you summarise this channel?"]
+      const posted = run.stdout.indexOf(burst.map((line) => `[#general] alice: ${line}`).join("\n"))
+      expect(posted, "alice's burst, three lines in a row").toBeGreaterThan(0)
+      const after = run.stdout.slice(posted)
+      const carried = /inbound notification at the host[^\n]*: her 3 messages as one \(message_id (m_\d+), coalesced_message_ids (m_\d+), (m_\d+)\)/
+        .exec(after)
+      expect(carried, "one notification carrying the burst").not.toBeNull()
+      const [newest, first, second] = carried!.slice(1).map((id) => Number(id.slice(2)))
+      expect(first! < second! && second! < newest!, `ids oldest first: ${carried![0]}`).toBe(true)
+      expect(after.match(/inbound notification at the host/g), "no other notification after the burst").toHaveLength(1)
+      const answer = "[#general] Echo: echo: @Echo hey / quick q / can you summarise this channel? (I received 3 messages as one turn)"
+      expect(run.stdout.split(answer)).toHaveLength(2)
+      expect(after.match(/\[#general\] Echo: /g), "one answer to the burst").toHaveLength(1)
+      expect(run.stdout).toContain("✓ one inbound notification carried all 3 of alice's messages, oldest first; Echo answered once")
+      expect(run.stdout).toContain("✓ Fabric holds all 4 echo(es)")
       expect(run.stdout).toContain("✓ the plugin stopped cleanly (exit status 0)")
       // Progress is on stderr, one line per step off a terminal.
       expect(run.stderr).toContain("✓ starting the local Fabric")
