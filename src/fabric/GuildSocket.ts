@@ -68,7 +68,7 @@ const listen = <Args extends ReadonlyArray<any>>(
     () => Effect.sync(() => socket.off(event as "connect", listener as unknown as () => void))
   )
 
-const connect = (endpoint: string, token: Redacted.Redacted<string>) =>
+const connect = (endpoint: string, token: Redacted.Redacted<string>, only: ReadonlySet<string> | undefined) =>
   Effect.gen(function*() {
     // Live events wait here while the caller catches up, then are taken in order, in batches.
     const events = yield* Mailbox.make<SocketEvent, SocketClosed>({ capacity: SOCKET_BUFFER_EVENTS, strategy: "dropping" })
@@ -106,6 +106,7 @@ const connect = (endpoint: string, token: Redacted.Redacted<string>) =>
       message: `the plugin fell ${SOCKET_BUFFER_EVENTS} events behind guild node ${endpoint}; reconnecting to catch up from history`
     })
     const onAny = (name: string, payload: unknown) => {
+      if (only !== undefined && !only.has(name)) return
       if (!events.unsafeOffer({ name, payload })) close(overflow)
     }
     yield* Effect.acquireRelease(
@@ -130,12 +131,12 @@ export class GuildSocket extends Effect.Service<GuildSocket>()("plexum-fabric/Gu
      * Connects to a guild node with a guild token. Succeeds once the node accepted the
      * connection, with the mailbox of its events; the mailbox fails with `SocketClosed` when the
      * connection ends (`Mailbox.toStream` for a consumer that wants a Stream). The socket closes
-     * with the scope.
+     * with the scope. With `only`, events of other names are not buffered at all.
      */
-    connect: (endpoint: string, token: Redacted.Redacted<string>): Effect.Effect<
+    connect: (endpoint: string, token: Redacted.Redacted<string>, only?: ReadonlySet<string>): Effect.Effect<
       Mailbox.ReadonlyMailbox<SocketEvent, SocketClosed>,
       SocketClosed,
       Scope.Scope
-    > => connect(endpoint, token).pipe(Effect.withSpan("GuildSocket.connect", { attributes: { endpoint } }))
+    > => connect(endpoint, token, only).pipe(Effect.withSpan("GuildSocket.connect", { attributes: { endpoint } }))
   }
 }) {}

@@ -1,7 +1,9 @@
 /**
  * What the plugin says to the host. stdout belongs to the protocol: every line goes through the
  * one writer fiber here, in the order it was offered, batched when the host reads slower than
- * the plugin writes. Log lines also get a copy on stderr.
+ * the plugin writes. Log lines also get a copy on stderr. What waits for the host is bounded:
+ * the outbox (`OUTBOX_CAPACITY` lines), and stdout's own buffer, which the writer fills only
+ * up to its high-water mark (plus the last write) before it waits for a drain.
  */
 import { Context, Deferred, Effect, Fiber, Layer, Mailbox, Option, Schema, Stream } from "effect"
 import { NodeStream } from "@effect/platform-node"
@@ -29,10 +31,33 @@ export class HostTransport extends Context.Tag("plexum-fabric/HostTransport")<Ho
         Effect.sync(() => process.stdout.on("error", ignore)),
         () => Effect.sync(() => process.stdout.off("error", ignore))
       )
-      const write = (text: string) =>
-        Effect.async<void, HostGone>((resume) => {
-          process.stdout.write(text, (error) =>
-            resume(error ? Effect.fail(new HostGone({ message: `stdout closed: ${error.message}` })) : Effect.void))
+      // A write completes once stdout took the text: at once while stdout's own buffer is under
+      // its high-water mark (the usual case; no wait for the write's callback), else at its
+      // "drain". A failed write fails the next one, or the wait under way.
+      let failed: HostGone | undefined
+      let wakeWaiter: (() => void) | undefined
+      const onWritten = (error?: Error | null) => {
+        if (error == null) return
+        failed ??= new HostGone({ message: `stdout closed: ${error.message}` })
+        wakeWaiter?.()
+      }
+      const write = (text: string): Effect.Effect<void, HostGone> =>
+        Effect.suspend(() => {
+          if (failed !== undefined) return Effect.fail(failed)
+          if (process.stdout.write(text, onWritten)) return Effect.void
+          return Effect.async<void, HostGone>((resume) => {
+            const wake = () => {
+              wakeWaiter = undefined
+              process.stdout.off("drain", wake)
+              resume(failed === undefined ? Effect.void : Effect.fail(failed))
+            }
+            wakeWaiter = wake
+            process.stdout.on("drain", wake)
+            return Effect.sync(() => {
+              wakeWaiter = undefined
+              process.stdout.off("drain", wake)
+            })
+          })
         })
       const diagnostic = (text: string) => {
         process.stderr.write(text)

@@ -276,10 +276,6 @@ export const decideEvents = (view: SessionView, events: ReadonlyArray<SocketEven
       case "ChannelLeft":
         view.left(event.channelId)
         break
-      // Presence and typing do not concern inbound delivery.
-      case "PresenceUpdated":
-      case "TypingStarted":
-        break
     }
   }
   return events.length

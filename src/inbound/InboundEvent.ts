@@ -8,8 +8,7 @@ import {
   Channel,
   ChannelLeftPayload,
   Events,
-  Message,
-  PresenceUpdatedPayload
+  Message
 } from "../fabric/FabricContract.js"
 import { decodeMessage } from "../fabric/MessageDecoder.js"
 
@@ -21,11 +20,20 @@ export type InboundEvent = Data.TaggedEnum<{
   MessageUpdated: { readonly message: Message }
   ChannelJoined: { readonly channel: Channel }
   ChannelLeft: { readonly channelId: string }
-  PresenceUpdated: { readonly userId: string; readonly status: string }
-  /** v1.1 `typing.started`: someone is typing; inbound delivery does not use it. */
-  TypingStarted: {}
 }>
 export const InboundEvent = Data.taggedEnum<InboundEvent>()
+
+/**
+ * The socket events inbound delivery decides, the only ones a session's socket buffers:
+ * presence and typing events (a burst of them at every reconnect storm, one per member per
+ * presence change) and events of later contract versions never wake a session.
+ */
+export const INBOUND_EVENTS: ReadonlySet<string> = new Set([
+  Events.messageCreated,
+  Events.messageUpdated,
+  Events.channelJoined,
+  Events.channelLeft
+])
 
 /** Why an event was dropped, in one line fit for a warning (no message content in it). */
 export class Malformed extends Data.TaggedClass("Malformed")<{
@@ -72,7 +80,6 @@ const decodeMessageEvent = (event: string, payload: unknown): Either.Either<Mess
 
 const decodeChannel = decoder(Channel)
 const decodeChannelLeft = decoder(ChannelLeftPayload)
-const decodePresence = decoder(PresenceUpdatedPayload)
 
 /** One socket event (name and first argument) into an `InboundEvent`, or why not. */
 export const decodeEvent = (name: string, payload: unknown): Either.Either<InboundEvent, Malformed> => {
@@ -85,10 +92,6 @@ export const decodeEvent = (name: string, payload: unknown): Either.Either<Inbou
       return Either.map(decodeChannel(name, payload), (channel) => InboundEvent.ChannelJoined({ channel }))
     case Events.channelLeft:
       return Either.map(decodeChannelLeft(name, payload), (left) => InboundEvent.ChannelLeft({ channelId: left.channel_id }))
-    case Events.presenceUpdated:
-      return Either.map(decodePresence(name, payload), (p) => InboundEvent.PresenceUpdated({ userId: p.user_id, status: p.status }))
-    case Events.typingStarted:
-      return Either.right(InboundEvent.TypingStarted())
     default:
       return Either.left(new Malformed({ event: name, problem: "not an event of the Fabric contract" }))
   }

@@ -20,6 +20,7 @@ import { openSockets, reconnects } from "../telemetry/Metrics.js"
 import { SpanNames } from "../telemetry/Spans.js"
 import { CommandSync } from "../commands/CommandSync.js"
 import { Cursor } from "./Cursor.js"
+import { INBOUND_EVENTS } from "./InboundEvent.js"
 import { ProcessStart } from "./ProcessStart.js"
 import { SocketSession } from "./SocketSession.js"
 import { ReconnectPolicy, type SessionEnd } from "./Timing.js"
@@ -84,7 +85,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
               (closed.reason === "server_disconnect" && !(now < access.expiresAt - TOKEN_EXPIRY_MARGIN_MS))
               ? sessions.invalidate(ref.agentId, access.generation)
               : Effect.void)
-        const events = yield* sockets.connect(access.endpoint, access.token).pipe(Effect.tapError(renewToken))
+        const events = yield* sockets.connect(access.endpoint, access.token, INBOUND_EVENTS).pipe(Effect.tapError(renewToken))
         yield* presence.connected(ref)
         yield* Effect.acquireRelease(Metric.increment(openSockets), () => Metric.incrementBy(openSockets, -1))
         // Slash commands (v1.1), beside the catch-up rather than before it; owned by this connection.

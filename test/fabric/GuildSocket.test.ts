@@ -3,7 +3,7 @@
  * ends fails it with its reason, and closing the scope closes the socket.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Mailbox, Redacted, Schedule, Stream } from "effect"
+import { Chunk, Effect, Fiber, Mailbox, Option, Redacted, Schedule, Stream } from "effect"
 import { GuildSocket, type SocketClosed } from "../../src/fabric/GuildSocket.js"
 import { Sim } from "../../src/sim/Sim.js"
 
@@ -46,6 +46,18 @@ describe("GuildSocket", () => {
         yield* connectedIs(sim, guild.node_id, 1)
       }))
       yield* connectedIs(sim, guild.node_id, 0)
+    }).pipe(Effect.provide(GuildSocket.Default)))
+
+  it.scopedLive("with `only`, buffers the events of those names alone", () =>
+    Effect.gen(function*() {
+      const { sim, guild, human, channel, token } = yield* world
+      const sockets = yield* GuildSocket
+      const events = yield* sockets.connect(guild.endpoint, token, new Set(["message.created"]))
+      yield* sim.setPresence(guild.node_id, human.id, "idle")
+      yield* sim.postMessage(guild.node_id, channel.id, { author_id: human.id, content: "after the presence change" })
+      const [first] = yield* Mailbox.toStream(events).pipe(Stream.take(1), Stream.runCollect, Effect.timeout("5 seconds"))
+      expect(first?.name).toBe("message.created")
+      expect(yield* events.size).toEqual(Option.some(0))
     }).pipe(Effect.provide(GuildSocket.Default)))
 
   it.scopedLive("a refused token fails the connect as unauthorized, with the node's code", () =>

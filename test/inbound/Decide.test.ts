@@ -80,8 +80,7 @@ describe("decideEvents", () => {
       created(message(team, { content: "wake", wakeup: true })),
       created(message(dm, { content: "direct" })),
       created(message(team, { content: "mine", wakeup: true, author_id: "u_agent" })),
-      { name: "message.created", payload: { id: 1 } },
-      { name: "typing.started", payload: { channel_id: "c_team", user_id: "u_human" } }
+      { name: "message.created", payload: { id: 1 } }
     ]
     const batch = new Batch("socket", false, 0)
     expect(decideEvents(view, events, 0, batch)).toBe(events.length)

@@ -29,9 +29,6 @@ describe("decodeEvent", () => {
       Either.right({ _tag: "ChannelJoined", channel: { id: "c_2", name: "dm", x_type: "dm" } })
     )
     expect(decodeEvent("channel.left", { channel_id: "c_2" })).toEqual(Either.right({ _tag: "ChannelLeft", channelId: "c_2" }))
-    expect(decodeEvent("presence.updated", { user_id: "u_1", status: "idle" })).toEqual(
-      Either.right({ _tag: "PresenceUpdated", userId: "u_1", status: "idle" })
-    )
   })
 
   it("rejects a payload that is not an object", () => {
