@@ -95,6 +95,7 @@ export const hotPath = (bench: Bench) =>
     const pluginDm = yield* dmOf(bench, "tp_plugin")
     const rawDm = yield* dmOf(bench, "tp_raw")
     const coalescingDm = yield* dmOf(bench, "co_plugin")
+    const exportingDm = yield* dmOf(bench, "ot_plugin")
     const pace = (channel: string, rate: number, count: number) => (tag: string) =>
       bench.sim.call("pace", { key: `latency-${channel}`, tag, guild: hot, channel, author: ada, rate, count }, "5 minutes")
 
@@ -200,19 +201,26 @@ export const hotPath = (bench: Bench) =>
     }
     yield* bench.sim.call("historyLag", { guild: hot, lag_ms: 0 })
 
-    // One plugin process exporting traces, metrics and logs over OTLP to a receiver that accepts all.
+    // One plugin process exporting traces, metrics and logs over OTLP to a receiver that accepts
+    // all: an agent (ot_plugin) and profile of its own, closed after its runs, so no other plugin
+    // process receives its DMs nor competes for the CPU with a later run.
     const otlp: Array<Run> = []
-    {
+    yield* Effect.scoped(Effect.gen(function*() {
       const sink = yield* otlpSink
-      const { host } = yield* startInitialized(root, bench.pluginNodeArgs, { OTEL_EXPORTER_OTLP_ENDPOINT: sink })
+      const exportingRoot = yield* makeProfile({
+        centerApiBase: bench.seeded.center_api_base,
+        agents: { ot_plugin: bench.apiKey("ot_plugin") },
+        bindings: { hot: { agent: "ot_plugin", guild: hot, channel: bench.channelId("hot", "general") } }
+      })
+      const { host } = yield* startInitialized(exportingRoot, bench.pluginNodeArgs, { OTEL_EXPORTER_OTLP_ENDPOINT: sink })
       const exporting: Receiver = { pid: Effect.succeed(host.pid), collect: (expected, emit, timeoutMs) => deliver(host, expected, emit, timeoutMs) }
-      yield* exporting.collect(1, pace(pluginDm, 1_000, 1), 30_000)
+      yield* exporting.collect(1, pace(exportingDm, 1_000, 1), 30_000)
       for (let run = 1; run <= bench.runs; run++) {
-        const result = yield* measureBurst(exporting, pluginDm)
+        const result = yield* measureBurst(exporting, exportingDm)
         otlp.push(result)
         yield* progress(`OTLP export on, run ${run}/${bench.runs} plugin: ${result.received}/${BURST} in ${Math.round(result.per_second)}/s`)
       }
-    }
+    }))
 
     // Coalescing on: a plugin process of its own agent (co_plugin) and profile with coalesce_ms
     // set, closed after its runs. The same 20,000-DM burst; counted per message id.
