@@ -8,10 +8,11 @@
  *   tools, inbound supervision), closed first on stop.
  */
 import type { HttpClient } from "@effect/platform"
-import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, Layer, Option } from "effect"
 import { CenterApi } from "./fabric/CenterApi.js"
 import { FabricApi } from "./fabric/FabricApi.js"
+import { FabricConnections } from "./fabric/FabricConnections.js"
 import { FabricHttp } from "./fabric/FabricHttp.js"
 import { GuildSocket } from "./fabric/GuildSocket.js"
 import { Activation } from "./host/Activation.js"
@@ -114,7 +115,7 @@ export const mainLive = (profileDir: Option.Option<string>) =>
     Layer.provideMerge(HostApi.Default),
     Layer.provideMerge(FiberRegistry.Default),
     Layer.provide(HostTransport.Stdio),
-    Layer.provide(Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici))
+    Layer.provide(Layer.mergeAll(NodeContext.layer, FabricConnections))
   )
 
 /** Serves until the host stops the plugin; closing the scope is the rest of the graceful stop. */

@@ -289,8 +289,18 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
       return HttpClientRequest.setBody(built, body)
     }
 
-    const count = (request: RequestTarget, status: number | string) =>
-      Metric.increment(Metric.tagged(Metric.tagged(restCalls, "route", RouteTemplates[request.route]), "status", String(status)))
+    // One tagged counter per (route, status), made once: tagging per call hashed a new metric key
+    // into the registry on every request.
+    const counters = new Map<string, Metric.Metric.Counter<number>>()
+    const count = (request: RequestTarget, status: number | string) => {
+      const key = `${request.route} ${status}`
+      let counter = counters.get(key)
+      if (counter === undefined) {
+        counter = Metric.tagged(Metric.tagged(restCalls, "route", RouteTemplates[request.route]), "status", String(status))
+        counters.set(key, counter)
+      }
+      return Metric.increment(counter)
+    }
 
     const decodeBody = <A, I>(request: FabricRequest<A, I>, status: number, text: string) => {
       const json = text.trim() === "" ? Option.some<unknown>(undefined) : parseJson(text)
@@ -319,6 +329,10 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
     const boundedText = (request: RequestTarget, response: HttpClientResponse.HttpClientResponse, max: number) => {
       const declared = Number(response.headers["content-length"] ?? Number.NaN)
       if (declared > max) return Effect.fail(bodyTooLarge(request, response.status, max))
+      // A declared length within the bound is read whole (undici holds the node to it): a history
+      // page of 100 messages is some 50 KB, and reading it chunk by chunk through a Stream cost
+      // the background continuity checks more than the messages they verify.
+      if (declared <= max) return response.text
       return response.stream.pipe(
         // A 204 or a bodiless 429 has no stream at all: that is an empty body, not a broken one.
         Stream.catchAll((error) => (error.reason === "EmptyBody" ? Stream.empty : Stream.fail(error))),
