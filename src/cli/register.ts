@@ -19,6 +19,7 @@ import { VERSION } from "../version.js"
 import { checkAgentId, CommandFailed, profileFailed, profileOption } from "./CommandFailed.js"
 import { possibleSecrets, withMaskedErrors } from "./MaskedArgs.js"
 import { Progress } from "./Progress.js"
+import { annotateSpan } from "../telemetry/Spans.js"
 
 /** An operator waits at a terminal: give up on a silent center well before they do. */
 export const loginTimeout = Duration.seconds(30)
@@ -94,7 +95,7 @@ export const register = Effect.fn("register")(function*(input: RegisterInput) {
   const agentId = yield* checkAgentId(input.agentId)
   const apiKey = yield* checkApiKey(input.apiKey)
   const root = yield* resolveProfileRoot(input.profile)
-  yield* Effect.annotateCurrentSpan({ agent: agentId })
+  yield* annotateSpan({ agent: agentId })
 
   const verified = input.noVerify ? Option.none() : Option.some(yield* verify(root, agentId, apiKey))
   if (Option.isSome(verified)) {

@@ -10,6 +10,7 @@ import { Effect, Ref } from "effect"
 import { FabricApi, type FabricCallError, type GuildRef } from "../fabric/FabricApi.js"
 import { ROUTE_NOT_FOUND_CODE, type SlashCommand } from "../fabric/FabricContract.js"
 import { ActiveProfile, type Binding } from "../profile/ProfileSchema.js"
+import { annotateSpan } from "../telemetry/Spans.js"
 
 type Command = typeof SlashCommand.Type
 
@@ -41,7 +42,7 @@ export class CommandSync extends Effect.Service<CommandSync>()("plexum-fabric/Co
     const connected = Effect.fn("CommandSync.connected")(function*(ref: GuildRef) {
       const commands = commandsOf(profile.bindings, ref)
       if (commands.length === 0 || (yield* Ref.get(unsupported)).has(ref.guildNodeId)) return
-      yield* Effect.annotateCurrentSpan({ agent: ref.agentId, guild: ref.guildNodeId, commands: commands.length })
+      yield* annotateSpan({ agent: ref.agentId, guild: ref.guildNodeId, commands: commands.length })
       const names = commands.map((c) => `/${c.name}`).join(", ")
       yield* api.putCommands(ref, commands).pipe(
         Effect.zipRight(

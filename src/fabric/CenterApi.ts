@@ -5,7 +5,7 @@
  */
 import { Effect, Metric, Redacted, Schema } from "effect"
 import { logins } from "../telemetry/Metrics.js"
-import { Attr } from "../telemetry/Spans.js"
+import { annotateSpan, Attr } from "../telemetry/Spans.js"
 import { LoginRequest, Paths, RouteTemplates, Session } from "./FabricContract.js"
 import type { FabricError } from "./FabricError.js"
 import { FabricHttp } from "./FabricHttp.js"
@@ -26,7 +26,7 @@ export class CenterApi extends Effect.Service<CenterApi>()("plexum-fabric/Center
     /** `POST {centerBase}/agents/login`. */
     const login = Effect.fn("CenterApi.login")(
       function*(centerBase: string, apiKey: Redacted.Redacted<string>) {
-        yield* Effect.annotateCurrentSpan({ "fabric.center": centerBase, [Attr.route]: RouteTemplates.login })
+        yield* annotateSpan({ "fabric.center": centerBase, [Attr.route]: RouteTemplates.login })
         const body = yield* Schema.encode(LoginRequest)({ api_key: apiKey }).pipe(Effect.orDie)
         return yield* http.request({
           route: "login",

@@ -9,6 +9,7 @@ import { FabricError } from "./FabricError.js"
 import { type FabricRequest, FabricHttp, RequestPolicy } from "./FabricHttp.js"
 import { type GuildAccess, GuildAccessSource, type SessionError } from "./GuildAccess.js"
 import { decodeMessagePage } from "./MessageDecoder.js"
+import { annotateSpan } from "../telemetry/Spans.js"
 
 export type FabricCallError = FabricError | SessionError
 
@@ -134,7 +135,7 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
       withAccess(ref, (access) => send(access, request(access)))
 
     const annotate = (ref: GuildRef, channelId?: string) =>
-      Effect.annotateCurrentSpan(
+      annotateSpan(
         channelId === undefined
           ? { agent: ref.agentId, guild: ref.guildNodeId }
           : { agent: ref.agentId, guild: ref.guildNodeId, channel: channelId }
@@ -243,7 +244,7 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
 
     const closeSubDiscussion = Effect.fn("FabricApi.closeSubDiscussion")(function*(g: GuildRef, subDiscussionId: string, summary?: string) {
       yield* annotate(g)
-      yield* Effect.annotateCurrentSpan({ sub_discussion: subDiscussionId })
+      yield* annotateSpan({ sub_discussion: subDiscussionId })
       const json = yield* encode(C.CloseSubDiscussionBody, summary === undefined ? {} : { summary })
       return yield* call(g, () => ({
         route: "closeSubDiscussion",

@@ -13,7 +13,7 @@ import type { HttpClientError, HttpClientResponse } from "@effect/platform"
 import { Clock, Context, Data, Duration, Effect, Metric, Option, ParseResult, Ref, Schedule, Schema, Stream } from "effect"
 import type { Redacted } from "effect"
 import { restCalls } from "../telemetry/Metrics.js"
-import { Attr, fabricRestSpan } from "../telemetry/Spans.js"
+import { annotateSpan, Attr, fabricRestSpan } from "../telemetry/Spans.js"
 import { ErrorBody, RETRY_AFTER_HEADER, type RouteName, RouteTemplates, statusRule } from "./FabricContract.js"
 import { FabricError } from "./FabricError.js"
 
@@ -360,7 +360,7 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
       Effect.gen(function*() {
         const response = yield* client.execute(build(request, body))
         yield* count(request, response.status)
-        yield* Effect.annotateCurrentSpan(Attr.status, response.status)
+        yield* annotateSpan({ [Attr.status]: response.status })
         if (statusRule(response.status) === "ok") return yield* onOk(response, policy.maxResponseBytes)
         return yield* onRefusal(request, response, yield* boundedText(request, response, policy.maxResponseBytes))
       }).pipe(
@@ -406,7 +406,7 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
           Effect.catchTag("Retryable", withinDeadline),
           Effect.retry(retryPolicy(policy.maxRetries)),
           Effect.catchTag("Retryable", (last) => Effect.flatMap(Ref.get(attempts), (n) => Effect.fail(exhausted(request, last, n)))),
-          Effect.ensuring(Effect.flatMap(Ref.get(attempts), (n) => Effect.annotateCurrentSpan(Attr.attempts, n)))
+          Effect.ensuring(Effect.flatMap(Ref.get(attempts), (n) => annotateSpan({ [Attr.attempts]: n })))
         )
       }).pipe(
         Effect.withSpan(fabricRestSpan(RouteTemplates[request.route]), {

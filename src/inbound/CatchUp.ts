@@ -24,6 +24,7 @@ import { Batch } from "./Batch.js"
 import type { ChannelState } from "./ChannelState.js"
 import { Cursor } from "./Cursor.js"
 import { decideMessage, flushCaughtUp, releaseAll, type SessionView, skipMessage } from "./Decide.js"
+import { annotateSpan } from "../telemetry/Spans.js"
 
 /** What a catch-up needs of the socket session it runs for. */
 export interface CatchUpSession {
@@ -172,7 +173,7 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
           Beginning: () => backward(session, state, channel, undefined)
         })
       }).pipe(
-        Effect.tap((stats) => Effect.annotateCurrentSpan({ ...stats })),
+        Effect.tap((stats) => annotateSpan({ ...stats })),
         Effect.tap((stats) =>
           stats.overCap === 0 ? Effect.void : Effect.logWarning(
             `Catch-up of channel ${channelLabel(channel)} delivered ${stats.delivered} missed messages and left ` +
@@ -196,7 +197,7 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
     /** Catches up `channels` for one socket session, `catchup_concurrency` at a time per guild node. */
     const run = Effect.fn("CatchUp.run")(function*(session: CatchUpSession, channels: ReadonlyArray<Channel>) {
       const { agentId, guildNodeId } = session.ref
-      yield* Effect.annotateCurrentSpan({ agent: agentId, guild: guildNodeId, channels: channels.length })
+      yield* annotateSpan({ agent: agentId, guild: guildNodeId, channels: channels.length })
       const tracked = yield* registry.track({ kind: "catchup", agent_id: agentId, guild_node_id: guildNodeId, state: "catching up" })
       const stats = yield* Effect.forEach(
         channels,
@@ -204,7 +205,7 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
         { concurrency: config.catchup_concurrency }
       )
       const total = stats.reduce(addStats, noStats)
-      yield* Effect.annotateCurrentSpan({ ...total })
+      yield* annotateSpan({ ...total })
       if (total.delivered > 0 || total.failed > 0) {
         yield* Effect.logInfo(
           `Catch-up for agent ${agentId} in guild ${guildNodeId}: ${total.delivered} missed message` +

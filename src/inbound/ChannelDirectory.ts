@@ -9,6 +9,7 @@
 import { Effect } from "effect"
 import { FabricApi, type FabricCallError, type GuildRef } from "../fabric/FabricApi.js"
 import type { Channel } from "../fabric/FabricContract.js"
+import { annotateSpan } from "../telemetry/Spans.js"
 
 /** The directory of one socket session. */
 export interface Directory {
@@ -59,7 +60,7 @@ export class ChannelDirectory extends Effect.Service<ChannelDirectory>()("plexum
               const fresh = channels.filter((channel) => !known.has(channel.id))
               for (const channel of channels) if (known.has(channel.id)) known.set(channel.id, channel)
               for (const id of [...known.keys()]) if (!listed.has(id)) left(id)
-              yield* Effect.annotateCurrentSpan({ channels: channels.length, fresh: fresh.length })
+              yield* annotateSpan({ channels: channels.length, fresh: fresh.length })
               if (fresh.length === 0) return
               yield* catchUp(fresh)
               for (const channel of fresh) known.set(channel.id, channel)

@@ -17,7 +17,7 @@ import { ActiveProfile, enabledIdentity, type LoadedProfile } from "../profile/P
 import { Sessions } from "../sessions/Sessions.js"
 import { FiberRegistry, type TrackedFiber } from "../telemetry/FiberRegistry.js"
 import { openSockets, reconnects } from "../telemetry/Metrics.js"
-import { SpanNames } from "../telemetry/Spans.js"
+import { annotateSpan, SpanNames } from "../telemetry/Spans.js"
 import { CommandSync } from "../commands/CommandSync.js"
 import { Cursor } from "./Cursor.js"
 import { INBOUND_EVENTS } from "./InboundEvent.js"
@@ -115,14 +115,14 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         const attempt = yield* Ref.updateAndGet(attempts, (n) => n + 1)
         if (attempt > 1) yield* Metric.increment(reconnects)
         yield* tracked.update({ state: "connecting", attempt })
-        yield* Effect.annotateCurrentSpan({ attempt })
+        yield* annotateSpan({ attempt })
         const upSince = yield* Ref.make(Option.none<number>())
         const upForNow = Effect.zipWith(Clock.currentTimeMillis, Ref.get(upSince), (now, since) =>
           Option.match(since, { onNone: () => Duration.zero, onSome: (at) => Duration.millis(now - at) }))
         const outcome = yield* connection(ref, tracked, firstConnect, upSince).pipe(
           // A graceful stop ends the session too: its span says so.
           Effect.onInterrupt(() =>
-            Effect.flatMap(upForNow, (upFor) => Effect.annotateCurrentSpan({ ended: "stopped", up_ms: Duration.toMillis(upFor) }))
+            Effect.flatMap(upForNow, (upFor) => annotateSpan({ ended: "stopped", up_ms: Duration.toMillis(upFor) }))
           ),
           Effect.catchAll((error) => Effect.succeed({ reason: error.reason as string, message: error.message })),
           Effect.catchAllDefect((defect) =>
@@ -132,7 +132,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
           )
         )
         const ended: Ended = { ...outcome, upFor: yield* upForNow, wasLive: Option.isSome(yield* Ref.get(upSince)) }
-        yield* Effect.annotateCurrentSpan({ ended: ended.reason, up_ms: Duration.toMillis(ended.upFor) })
+        yield* annotateSpan({ ended: ended.reason, up_ms: Duration.toMillis(ended.upFor) })
         yield* tracked.update({ state: "backoff", last_error: ended.message })
         yield* report(ref, ended, lastProblem)
         // The socket was dropped because the host stopped reading: reconnecting before it reads
@@ -193,7 +193,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         )
       }
       for (const ref of guilds) yield* FiberMap.run(fibers, guildKey(ref), superviseGuild(ref), { onlyIfMissing: true })
-      yield* Effect.annotateCurrentSpan({ guilds: guilds.length })
+      yield* annotateSpan({ guilds: guilds.length })
       yield* Effect.logInfo(`Inbound supervision started: ${guilds.length} guild socket(s).`)
     }).pipe(Effect.withSpan("Supervisor.start"), Effect.annotateLogs({ service: "Supervisor" }))
 

@@ -10,6 +10,7 @@ import { writeFileAtomic } from "./AtomicFile.js"
 import { withProfileLock } from "./ProfileLock.js"
 import { decodeProfileFile, identitiesContext, readProfileJson } from "./Profile.js"
 import { IDENTITIES_FILE, IDENTITIES_FILE_MODE, IdentitiesFile } from "./ProfileSchema.js"
+import { annotateSpan } from "../telemetry/Spans.js"
 
 export interface IdentityUpdate {
   readonly apiKey: Redacted.Redacted<string>
@@ -66,7 +67,7 @@ export class IdentitiesStore extends Effect.Service<IdentitiesStore>()("plexum-f
     })
 
     const upsert = Effect.fn("IdentitiesStore.upsert")(function*(root: string, agentId: string, update: IdentityUpdate) {
-      yield* Effect.annotateCurrentSpan({ agent: agentId })
+      yield* annotateSpan({ agent: agentId })
       return yield* provide(withProfileLock(root)(write(root, agentId, update)))
     })
 

@@ -8,6 +8,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import { Config, Effect, Either, Option, ParseResult, Schema } from "effect"
 import { homedir } from "node:os"
 import { readAtMost } from "./BoundedRead.js"
+import { annotateSpan } from "../telemetry/Spans.js"
 import {
   type Binding,
   BindingFile,
@@ -342,7 +343,7 @@ export class Profile extends Effect.Service<Profile>()("plexum-fabric/Profile", 
     })
 
     const load = Effect.fn("Profile.load")(function*(root: string) {
-      yield* Effect.annotateCurrentSpan({ root })
+      yield* annotateSpan({ root })
       const config: PluginConfig = yield* loadConfig(root)
       const identities = yield* loadIdentities(root)
       const bindings = yield* loadBindings(root)

@@ -13,6 +13,7 @@ import { RequestPolicy, requestPolicy } from "../fabric/FabricHttp.js"
 import { type GuildAccess, GuildAccessSource, SessionError } from "../fabric/GuildAccess.js"
 import { ActiveProfile, CONFIG_FILE, IDENTITIES_FILE, type LoadedProfile } from "../profile/ProfileSchema.js"
 import { Redactor } from "../secrets/Redactor.js"
+import { annotateSpan } from "../telemetry/Spans.js"
 
 export interface AgentSession {
   readonly agentId: string
@@ -115,13 +116,13 @@ export class Sessions extends Effect.Service<Sessions>()("plexum-fabric/Sessions
 
     /** The agent's session, logging in when there is none or it is older than the TTL. */
     const get = Effect.fn("Sessions.get")(function*(agentId: string) {
-      yield* Effect.annotateCurrentSpan({ agent: agentId })
+      yield* annotateSpan({ agent: agentId })
       return yield* cache.get(agentId)
     })
 
     /** Drops the cached session; with `generation`, only when it is still that one. */
     const invalidate = Effect.fn("Sessions.invalidate")(function*(agentId: string, generation?: number) {
-      yield* Effect.annotateCurrentSpan({ agent: agentId })
+      yield* annotateSpan({ agent: agentId })
       yield* generation === undefined
         ? cache.invalidate(agentId)
         : cache.invalidateWhen(agentId, (current) => current.generation === generation)
@@ -132,7 +133,7 @@ export class Sessions extends Effect.Service<Sessions>()("plexum-fabric/Sessions
      * since the login: one fresh login settles it.
      */
     const guild = Effect.fn("Sessions.guild")(function*(agentId: string, guildNodeId: string) {
-      yield* Effect.annotateCurrentSpan({ agent: agentId, guild: guildNodeId })
+      yield* annotateSpan({ agent: agentId, guild: guildNodeId })
       const first = yield* cache.get(agentId)
       const access = guildAccess(first, guildNodeId)
       if (Option.isSome(access)) return access.value

@@ -8,7 +8,7 @@ import type { GuildRef } from "../fabric/FabricApi.js"
 import { channelIdOfSession, sessionIdOf } from "../SessionId.js"
 import { ActiveProfile, type Binding } from "../profile/ProfileSchema.js"
 import { outboundBinding, routeOutbound, sessionChannel, type OutboundTarget, type UnboundChannel } from "../profile/Routing.js"
-import { Attr } from "../telemetry/Spans.js"
+import { annotateSpan, Attr } from "../telemetry/Spans.js"
 import { type FailureContext, orExplain } from "./FabricFailure.js"
 import { Membership } from "./Membership.js"
 import { fail, type ToolFailure } from "./Tool.js"
@@ -24,7 +24,7 @@ const unbound = (error: UnboundChannel): ToolFailure =>
 
 /** Ids on the `tool.<name>` span; never message text. */
 export const annotate = (binding: Binding, channelId?: string) =>
-  Effect.annotateCurrentSpan({
+  annotateSpan({
     [Attr.agent]: binding.agentId,
     [Attr.guild]: binding.guildNodeId,
     ...(channelId === undefined ? {} : { [Attr.channel]: channelId })

@@ -15,7 +15,7 @@ import type { Typing } from "../presence/Typing.js"
 import { type ContentBlock, type ToolInfo, type ToolResult, UnknownTool } from "../host/HostProtocol.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
 import { Redactor } from "../secrets/Redactor.js"
-import { Attr, toolSpan } from "../telemetry/Spans.js"
+import { annotateSpan, Attr, toolSpan } from "../telemetry/Spans.js"
 import { attachmentTools } from "./attachments.js"
 import { canvasTools } from "./canvas.js"
 import { channelTools } from "./channels.js"
@@ -90,7 +90,7 @@ export class Tools extends Effect.Service<Tools>()("plexum-fabric/Tools", {
             )
         ),
         Effect.map((result) => ({ ...result, content: result.content.map(scrubBlock) })),
-        Effect.tap((result) => Effect.annotateCurrentSpan(Attr.outcome, result.isError ? "error" : "ok")),
+        Effect.tap((result) => annotateSpan({ [Attr.outcome]: result.isError ? "error" : "ok" })),
         Effect.withSpan(toolSpan(tool.info.name), { attributes: { [Attr.tool]: tool.info.name } }),
         Effect.provide(context)
       )
