@@ -10,7 +10,7 @@
  */
 import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
 import type { HttpClientError, HttpClientResponse } from "@effect/platform"
-import { Clock, Context, Data, Duration, Effect, Metric, Option, ParseResult, Ref, Schedule, Schema, Stream } from "effect"
+import { Clock, Context, Data, Duration, Effect, Metric, MetricLabel, Option, ParseResult, Ref, Schedule, Schema, Stream } from "effect"
 import type { Redacted } from "effect"
 import { restCalls } from "../telemetry/Metrics.js"
 import { annotateSpan, Attr, fabricRestSpan } from "../telemetry/Spans.js"
@@ -289,18 +289,20 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
       return HttpClientRequest.setBody(built, body)
     }
 
-    // One tagged counter per (route, status), made once: tagging per call hashed a new metric key
-    // into the registry on every request.
-    const counters = new Map<string, Metric.Metric.Counter<number>>()
-    const count = (request: RequestTarget, status: number | string) => {
-      const key = `${request.route} ${status}`
-      let counter = counters.get(key)
-      if (counter === undefined) {
-        counter = Metric.tagged(Metric.tagged(restCalls, "route", RouteTemplates[request.route]), "status", String(status))
-        counters.set(key, counter)
-      }
-      return Metric.increment(counter)
-    }
+    // The labels of each (route, status), made once: the metric finds its counter by the array's
+    // identity, where labels made per call hashed a new metric key into the registry each time.
+    const labelsByCall = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+    const calls = restCalls as Metric.Metric.Counter<number>
+    const count = (request: RequestTarget, status: number | string) =>
+      Effect.sync(() => {
+        const key = `${request.route} ${status}`
+        let labels = labelsByCall.get(key)
+        if (labels === undefined) {
+          labels = [MetricLabel.make("route", RouteTemplates[request.route]), MetricLabel.make("status", String(status))]
+          labelsByCall.set(key, labels)
+        }
+        calls.unsafeUpdate(1, labels)
+      })
 
     const decodeBody = <A, I>(request: FabricRequest<A, I>, status: number, text: string) => {
       const json = text.trim() === "" ? Option.some<unknown>(undefined) : parseJson(text)
