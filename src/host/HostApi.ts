@@ -59,12 +59,20 @@ export class HostTransport extends Context.Tag("plexum-fabric/HostTransport")<Ho
             })
           })
         })
+      /** The probe of an idle stdout waits for its write's own answer: that is what it asks. */
+      const probe = (text: string): Effect.Effect<void, HostGone> =>
+        Effect.async<void, HostGone>((resume) => {
+          process.stdout.write(text, (error) => {
+            onWritten(error)
+            resume(failed === undefined ? Effect.void : Effect.fail(failed))
+          })
+        })
       const diagnostic = (text: string) => {
         process.stderr.write(text)
       }
       // A stdout closed while the plugin is idle ends the input: the server stops as on EOF.
       const stdoutGone = yield* Deferred.make<void>()
-      yield* watchStdout(write).pipe(
+      yield* watchStdout(probe).pipe(
         Effect.catchAll((error) =>
           Effect.sync(() => diagnostic(`[${LOGGER_NAME}] ${error.message}; stopping\n`)).pipe(
             Effect.zipRight(Deferred.succeed(stdoutGone, void 0))
