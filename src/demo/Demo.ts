@@ -148,23 +148,29 @@ const awaitAgentLive = (world: World, host: PluginHost) =>
 const isEchoOf = (world: World, room: Room, posted: Message) => (m: Message) =>
   m.channel_id === room.channelId && m.author_id === world.echoUserId && m.reply_to === posted.id
 
+/** What every exchange plays on: the world, the plugin's host, the echo agent and the watch on Fabric. */
+interface Stage {
+  readonly world: World
+  readonly host: PluginHost
+  readonly agent: EchoAgent
+  readonly watch: Effect.Effect.Success<ReturnType<typeof watchFabric>>
+}
+
 /** alice writes; the transcript shows her line, then each hop of the echo as it comes back. */
 const exchange = (
-  world: World,
-  host: PluginHost,
-  agent: EchoAgent,
-  watch: Effect.Effect.Success<ReturnType<typeof watchFabric>>,
+  stage: Stage,
   room: Room,
   content: string,
   wakeup: boolean
 ) =>
   Effect.gen(function*() {
+    const { world } = stage
     const postedAt = yield* nowMs
     const posted = yield* world.sim.postMessage(world.guildId, room.channelId, { author_id: world.aliceId, content, wakeup }).pipe(
       Effect.mapError(simFailure(`alice cannot post in ${room.label}`))
     )
     yield* Console.log(said(room.label, "alice", content))
-    yield* awaitEcho(world, host, agent, watch, room, [posted], postedAt)
+    yield* awaitEcho(stage, room, [posted], postedAt)
     return posted
   })
 
@@ -174,15 +180,13 @@ const exchange = (
  * `fabric.message_id`), and be seen in Fabric; the transcript shows each hop from `postedAt`.
  */
 const awaitEcho = (
-  world: World,
-  host: PluginHost,
-  agent: EchoAgent,
-  watch: Effect.Effect.Success<ReturnType<typeof watchFabric>>,
+  stage: Stage,
   room: Room,
   posted: ReadonlyArray<Message>,
   postedAt: number
 ) =>
   Effect.gen(function*() {
+    const { agent, host, watch, world } = stage
     const newest = posted.at(-1)!
     const withStderr = <A>(effect: Effect.Effect<A, DemoError>) =>
       Effect.catchAll(effect, (e) => Effect.flatMap(host.stderr, (stderr) => new DemoError({ message: `${e.message}; plugin stderr:\n${stderr}` })))
@@ -218,14 +222,12 @@ const awaitEcho = (
  * `coalesce_ms`): the plugin delivers them as one notification, and the agent answers once.
  */
 const burstExchange = (
-  world: World,
-  host: PluginHost,
-  agent: EchoAgent,
-  watch: Effect.Effect.Success<ReturnType<typeof watchFabric>>,
+  stage: Stage,
   room: Room,
   contents: ReadonlyArray<string>
 ) =>
   Effect.gen(function*() {
+    const { world } = stage
     const posted: Array<Message> = []
     let lastPostedAt = 0
     for (const content of contents) {
@@ -238,7 +240,7 @@ const burstExchange = (
     }
     // Printed after the posts: the lines must not stretch the gaps between them.
     yield* Effect.forEach(contents, (content) => Console.log(said(room.label, "alice", content)), { discard: true })
-    yield* awaitEcho(world, host, agent, watch, room, posted, lastPostedAt)
+    yield* awaitEcho(stage, room, posted, lastPostedAt)
     return posted.at(-1)!
   })
 
@@ -312,6 +314,7 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, DemoError, Pr
       beforeAnswer: (inbound) => watch.sawTyping(world.echoUserId, inbound.fabric.channel_id, HOP_TIMEOUT)
     })
     yield* progress.step("waiting for the plugin's socket to the guild (connected and caught up)", awaitAgentLive(world, host))
+    const stage: Stage = { world, host, agent, watch }
 
     yield* Console.log(
       `Fabric center ${world.sim.centerApiBase}, guild ${world.guildId} at ${endpoint}\n` +
@@ -323,7 +326,7 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, DemoError, Pr
     const say = (line: Line | Burst) =>
       "burst" in line
         ? Effect.map(
-          burstExchange(world, host, agent, watch, world.rooms[line.room], line.burst),
+          burstExchange(stage, world.rooms[line.room], line.burst),
           (posted) => void sent.push({ room: world.rooms[line.room], posted })
         )
         : line.room === "general" && !line.wakeup
@@ -333,7 +336,7 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, DemoError, Pr
           Effect.zipRight(Console.log(said(world.rooms.general.label, "alice", line.content)))
         )
         : Effect.map(
-          exchange(world, host, agent, watch, world.rooms[line.room], line.content, line.wakeup),
+          exchange(stage, world.rooms[line.room], line.content, line.wakeup),
           (posted) => void sent.push({ room: world.rooms[line.room], posted })
         )
     if (options.input === undefined) {
