@@ -170,5 +170,3 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
     } as const
   })
 }) {}
-
-export const noLink: Option.Option<Tracer.SpanLink> = Option.none()
