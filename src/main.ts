@@ -7,12 +7,11 @@
  * - the activated plugin, built at `initialize` from the loaded profile (sessions, Fabric REST,
  *   tools, inbound supervision), closed first on stop.
  */
-import type { HttpClient } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, Layer, Option } from "effect"
 import { CenterApi } from "./fabric/CenterApi.js"
 import { FabricApi } from "./fabric/FabricApi.js"
-import { FabricConnections } from "./fabric/FabricConnections.js"
+import { FabricTransport, FabricTransportLive } from "./fabric/FabricTransport.js"
 import { FabricHttp } from "./fabric/FabricHttp.js"
 import { GuildSocket } from "./fabric/GuildSocket.js"
 import { Activation } from "./host/Activation.js"
@@ -54,7 +53,7 @@ export const InboundLive = Supervisor.DefaultWithoutDependencies.pipe(
 
 /**
  * Everything that lives from `initialize` to the stop, for one loaded profile. It needs the
- * ActiveProfile and, from the process (`mainLive`), HostApi, FiberRegistry and an HttpClient.
+ * ActiveProfile and, from the process (`mainLive`), HostApi, FiberRegistry and the FabricTransport.
  * Read from the top: each line is built from the lines below it, so every service the running
  * plugin has is named here, once.
  */
@@ -78,7 +77,7 @@ const activationLive = (profileDir: Option.Option<string>) =>
     Effect.gen(function*() {
       const profile = yield* Profile
       const root = yield* resolveProfileRoot(profileDir)
-      const context = yield* Effect.context<HostApi | FiberRegistry | HttpClient.HttpClient>()
+      const context = yield* Effect.context<HostApi | FiberRegistry | FabricTransport>()
       return {
         catalog: toolCatalog,
         loadProfile: profile.load(root),
@@ -115,7 +114,7 @@ export const mainLive = (profileDir: Option.Option<string>) =>
     Layer.provideMerge(HostApi.Default),
     Layer.provideMerge(FiberRegistry.Default),
     Layer.provide(HostTransport.Stdio),
-    Layer.provide(Layer.mergeAll(NodeContext.layer, FabricConnections))
+    Layer.provide(Layer.mergeAll(NodeContext.layer, FabricTransportLive))
   )
 
 /** Serves until the host stops the plugin; closing the scope is the rest of the graceful stop. */

@@ -3,10 +3,10 @@
  * the exit status: 0 done, 1 failed (the message says why), 2 bad usage (the usage was printed).
  */
 import { ValidationError } from "@effect/cli"
-import type { HttpClient } from "@effect/platform"
-import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Logger, Option } from "effect"
 import type { CommandFailed } from "../cli/CommandFailed.js"
+import { type FabricTransport, FabricTransportLive } from "../fabric/FabricTransport.js"
 import { type CommandName, usageText } from "../cli/Usage.js"
 
 const exitCode = (exit: Exit.Exit<unknown, unknown>): number =>
@@ -29,7 +29,7 @@ const stderrLogger = (name: string) =>
   })
 
 const platformLive = (name: string) =>
-  Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici, Logger.replace(Logger.defaultLogger, stderrLogger(name)))
+  Layer.mergeAll(NodeContext.layer, FabricTransportLive, Logger.replace(Logger.defaultLogger, stderrLogger(name)))
 
 /** @effect/cli has already printed what was wrong with the usage: the usage follows. */
 const report = (name: CommandName, cause: Cause.Cause<CommandFailed | ValidationError.ValidationError>) =>
@@ -62,7 +62,7 @@ const withPlainText = <A, E, R>(self: Effect.Effect<A, E, R>) =>
 
 export const runOperator = <E extends CommandFailed | ValidationError.ValidationError>(
   name: CommandName,
-  command: Effect.Effect<void, E, NodeContext.NodeContext | HttpClient.HttpClient>
+  command: Effect.Effect<void, E, NodeContext.NodeContext | FabricTransport>
 ): void =>
   command.pipe(
     Effect.tapErrorCause((cause) => report(name, cause)),

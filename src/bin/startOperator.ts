@@ -3,15 +3,15 @@
  * anything else loads the command and the runtime (seconds of module loading) and runs it.
  */
 import type { ValidationError } from "@effect/cli"
-import type { HttpClient } from "@effect/platform"
 import type { NodeContext } from "@effect/platform-node"
 import type { Effect } from "effect"
 import type { CommandFailed } from "../cli/CommandFailed.js"
 import { type CommandName, quickAnswer } from "../cli/Usage.js"
+import type { FabricTransport } from "../fabric/FabricTransport.js"
 
 export type OperatorProgram = (
   argv: ReadonlyArray<string>
-) => Effect.Effect<void, CommandFailed | ValidationError.ValidationError, NodeContext.NodeContext | HttpClient.HttpClient>
+) => Effect.Effect<void, CommandFailed | ValidationError.ValidationError, NodeContext.NodeContext | FabricTransport>
 
 export const startOperator = async (name: CommandName, load: () => Promise<OperatorProgram>): Promise<void> => {
   const answer = quickAnswer(name, process.argv.slice(2))

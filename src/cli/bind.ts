@@ -231,7 +231,7 @@ const removeCommand = Command.make(
   removeBinding
 )
 
-/** What the command needs besides the platform (FileSystem, Path, Terminal, HttpClient). */
+/** What the command needs besides the platform (FileSystem, Path, Terminal, FabricTransport). */
 export const BindLive = Layer.mergeAll(Profile.Default, CenterApi.Default, Progress.Default)
 
 const runConfig = { name: "plexum-fabric-bind", version: VERSION }

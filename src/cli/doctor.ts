@@ -186,5 +186,5 @@ export const doctorProgram = (argv: ReadonlyArray<string>) =>
     Effect.provide(DoctorLive)
   )
 
-/** What the doctor needs besides the platform (FileSystem, Path, Terminal, HttpClient). */
+/** What the doctor needs besides the platform (FileSystem, Path, Terminal, FabricTransport). */
 export const DoctorLive = Layer.mergeAll(Profile.Default, CenterApi.Default, GuildSocket.Default, Progress.Default)

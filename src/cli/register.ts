@@ -170,12 +170,12 @@ const listCommand = Command.make(
   listAgents
 )
 
-/** What the command needs besides the platform (FileSystem, Path, Terminal, HttpClient). */
+/** What the command needs besides the platform (FileSystem, Path, Terminal, FabricTransport). */
 export const RegisterLive = Layer.mergeAll(Profile.Default, IdentitiesStore.Default, CenterApi.Default, Progress.Default)
 
 const runConfig = { name: "plexum-fabric-register", version: VERSION }
 
-/** The command over `argv` (`--list` is a mode of its own); needs the platform (FileSystem, Path, Terminal, HttpClient). */
+/** The command over `argv` (`--list` is a mode of its own); needs the platform (FileSystem, Path, Terminal, FabricTransport). */
 export const registerCli = (argv: ReadonlyArray<string>) =>
   argv.slice(2).includes("--list") ? Command.run(listCommand, runConfig)(argv) : Command.run(registerCommand, runConfig)(argv)
 

@@ -2,20 +2,19 @@
  * The one way the plugin speaks HTTP to Fabric (center and guild nodes alike): a JSON or
  * multipart request, the response decoded with a Schema, and the status rules of the
  * contract's Errors table (`statusRule`). 429 waits `Retry-After`; 5xx, a refused connection
- * and a timeout back off on `retryPolicy`; every other failure is a FabricError at once.
+ * and a timeout back off on `retryPolicy`; every other failure is a FabricError at once. The
+ * bytes travel through FabricTransport (undici).
  *
  * The timing (`RequestPolicy`) is a context reference with the config defaults, so that a
  * caller holding the profile provides its own without this service depending on the profile
  * (the register command logs in before any profile is loaded).
  */
-import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
-import type { HttpClientError, HttpClientResponse } from "@effect/platform"
-import { Clock, Context, Data, Duration, Effect, Metric, MetricLabel, Option, ParseResult, Ref, Schedule, Schema, Stream } from "effect"
-import type { Redacted } from "effect"
+import { Clock, Context, Data, Duration, Effect, FiberRef, Metric, MetricLabel, Option, ParseResult, Redacted, Schedule, Schema } from "effect"
 import { restCalls } from "../telemetry/Metrics.js"
 import { annotateSpan, Attr, fabricRestSpan } from "../telemetry/Spans.js"
 import { ErrorBody, RETRY_AFTER_HEADER, type RouteName, RouteTemplates, statusRule } from "./FabricContract.js"
 import { FabricError } from "./FabricError.js"
+import { declaredLength, FabricTransport, type TransportAnswer, type TransportFailure, type TransportHeaders } from "./FabricTransport.js"
 
 // ---------------------------------------------------------------------------------------------
 // Timing policy
@@ -110,18 +109,6 @@ export interface Download {
   readonly complete: boolean
   readonly contentType: string | undefined
   readonly contentLength: number | undefined
-}
-
-const concat = (parts: ReadonlyArray<Uint8Array>, size: number) => {
-  const bytes = new Uint8Array(size)
-  let offset = 0
-  for (const part of parts) {
-    if (offset >= size) break
-    const take = part.subarray(0, size - offset)
-    bytes.set(take, offset)
-    offset += take.byteLength
-  }
-  return bytes
 }
 
 export interface FabricRequest<A, I> extends RequestTarget {
@@ -262,47 +249,52 @@ const badUrl = (request: RequestTarget) =>
 
 export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/FabricHttp", {
   effect: Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+    const transport = yield* FabricTransport
 
     /**
-     * Encoded once, by the runtime's Fetch encoder, so every attempt and every HttpClient sends
-     * the same bytes (the undici client cannot stream a global FormData holding a Blob).
+     * Encoded once, by the runtime's Fetch encoder, so every attempt sends the same bytes with
+     * the boundary its content type names.
      */
-    const encodeBody = (request: RequestTarget): Effect.Effect<HttpBody.HttpBody> =>
+    const encodeBody = (request: RequestTarget): Effect.Effect<{ readonly body: string | Uint8Array | undefined; readonly type: string | undefined }> =>
       request.formData !== undefined
         ? Effect.promise(async () => {
           const encoded = new Response(request.formData)
           const bytes = new Uint8Array(await encoded.arrayBuffer())
-          return HttpBody.uint8Array(bytes, encoded.headers.get("content-type") ?? "multipart/form-data")
+          return { body: bytes, type: encoded.headers.get("content-type") ?? "multipart/form-data" }
         })
-        : Effect.succeed(request.json === undefined ? HttpBody.empty : HttpBody.unsafeJson(request.json))
+        : Effect.succeed(request.json === undefined ? { body: undefined, type: undefined } : { body: JSON.stringify(request.json), type: "application/json" })
 
-    const build = (request: RequestTarget, body: HttpBody.HttpBody) => {
-      let built = HttpClientRequest.make(methodOf(request.route))(joinUrl(request.base, request.path))
+    const urlOf = (request: RequestTarget) => {
+      const url = joinUrl(request.base, request.path)
+      if (request.urlParams === undefined) return url
+      const params = new URLSearchParams()
+      for (const [name, value] of Object.entries(request.urlParams)) if (value !== undefined) params.append(name, value)
+      const query = params.toString()
+      return query === "" ? url : `${url}?${query}`
+    }
+
+    const headersOf = (request: RequestTarget, type: string | undefined) => {
+      const headers: Record<string, string> = {}
       // An attachment is whatever type it is; every other answer is JSON.
-      if (request.route !== "downloadAttachment") built = HttpClientRequest.acceptJson(built)
-      if (request.token !== undefined) built = HttpClientRequest.bearerToken(built, request.token)
-      if (request.urlParams !== undefined) {
-        const params = Object.entries(request.urlParams).filter((entry): entry is [string, string] => entry[1] !== undefined)
-        built = HttpClientRequest.setUrlParams(built, params)
-      }
-      return HttpClientRequest.setBody(built, body)
+      if (request.route !== "downloadAttachment") headers["accept"] = "application/json"
+      if (request.token !== undefined) headers["authorization"] = `Bearer ${Redacted.value(request.token)}`
+      if (type !== undefined) headers["content-type"] = type
+      return headers
     }
 
     // The labels of each (route, status), made once: the metric finds its counter by the array's
     // identity, where labels made per call hashed a new metric key into the registry each time.
     const labelsByCall = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
     const calls = restCalls as Metric.Metric.Counter<number>
-    const count = (request: RequestTarget, status: number | string) =>
-      Effect.sync(() => {
-        const key = `${request.route} ${status}`
-        let labels = labelsByCall.get(key)
-        if (labels === undefined) {
-          labels = [MetricLabel.make("route", RouteTemplates[request.route]), MetricLabel.make("status", String(status))]
-          labelsByCall.set(key, labels)
-        }
-        calls.unsafeUpdate(1, labels)
-      })
+    const count = (request: RequestTarget, status: number | string) => {
+      const key = `${request.route} ${status}`
+      let labels = labelsByCall.get(key)
+      if (labels === undefined) {
+        labels = [MetricLabel.make("route", RouteTemplates[request.route]), MetricLabel.make("status", String(status))]
+        labelsByCall.set(key, labels)
+      }
+      calls.unsafeUpdate(1, labels)
+    }
 
     const decodeBody = <A, I>(request: FabricRequest<A, I>, status: number, text: string) => {
       const json = text.trim() === "" ? Option.some<unknown>(undefined) : parseJson(text)
@@ -315,113 +307,110 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
     }
 
     /** A status other than 2xx: retried or reported, from the error body's code and words. */
-    const onRefusal = (request: RequestTarget, response: HttpClientResponse.HttpClientResponse, text: string) => {
-      const status = response.status
+    const onRefusal = (request: RequestTarget, answer: TransportAnswer) => {
+      const status = answer.status
       switch (statusRule(status)) {
         case "rate_limited":
-          return Effect.fail(retryable("rate_limited", "429", status, parseRetryAfter(response.headers[RETRY_AFTER_HEADER])))
+          return Effect.fail(retryable("rate_limited", "429", status, parseRetryAfter(answer.headers[RETRY_AFTER_HEADER])))
         case "transient":
           return Effect.fail(retryable("server_error", String(status), status))
         default:
-          return Effect.fail(reported(request, status, errorInfo(text)))
+          return Effect.fail(reported(request, status, errorInfo(answer.body.toString("utf8"))))
       }
     }
 
-    /** The body as text, refused (unread) once it is over the policy's bound. */
-    const boundedText = (request: RequestTarget, response: HttpClientResponse.HttpClientResponse, max: number) => {
-      const declared = Number(response.headers["content-length"] ?? Number.NaN)
-      if (declared > max) return Effect.fail(bodyTooLarge(request, response.status, max))
-      // A declared length within the bound is read whole (undici holds the node to it): a history
-      // page of 100 messages is some 50 KB, and reading it chunk by chunk through a Stream cost
-      // the background continuity checks more than the messages they verify.
-      if (declared <= max) return response.text
-      return response.stream.pipe(
-        // A 204 or a bodiless 429 has no stream at all: that is an empty body, not a broken one.
-        Stream.catchAll((error) => (error.reason === "EmptyBody" ? Stream.empty : Stream.fail(error))),
-        Stream.runFoldEffect({ chunks: [] as Array<Uint8Array>, size: 0 }, (acc, chunk) => {
-          const size = acc.size + chunk.length
-          if (size > max) return Effect.fail(bodyTooLarge(request, response.status, max))
-          acc.chunks.push(chunk)
-          return Effect.succeed({ chunks: acc.chunks, size })
-        }),
-        Effect.map(({ chunks }) => Buffer.concat(chunks).toString("utf8"))
-      )
+    /** Reads a JSON body whole, and none of one declared over the bound. */
+    const jsonLimit = (max: number) => (headers: TransportHeaders) => ((declaredLength(headers) ?? 0) > max ? 0 : max)
+
+    const fromTransport = (request: RequestTarget, policy: RequestPolicyShape, failure: TransportFailure): Retryable | FabricError => {
+      if (failure.kind === "invalid_url") return badUrl(request)
+      count(request, failure.kind)
+      switch (failure.kind) {
+        case "no_connection":
+          return retryable("no_connection", "no connection")
+        // The status line arrived, the body did not: the connection broke mid-way.
+        case "cut_off":
+          return retryable("cut_off", "the body was cut off", failure.status)
+        case "timeout":
+          return retryable("timeout", `no answer within ${Duration.format(policy.timeout)}`)
+      }
     }
 
-    /** How a 2xx response is read: its JSON, at most `max` bytes, decoded with the request's schema. */
-    const readJson = <A, I>(request: FabricRequest<A, I>) => (response: HttpClientResponse.HttpClientResponse, max: number) =>
-      Effect.flatMap(boundedText(request, response, max), (text) => decodeBody(request, response.status, text))
-
-    /** One exchange: status and body within the timeout. */
-    const attempt = <A>(
-      request: RequestTarget,
-      body: HttpBody.HttpBody,
-      policy: RequestPolicyShape,
-      onOk: (response: HttpClientResponse.HttpClientResponse, maxBytes: number) => Effect.Effect<A, FabricError | HttpClientError.ResponseError>
-    ) =>
-      Effect.gen(function*() {
-        const response = yield* client.execute(build(request, body))
-        yield* count(request, response.status)
-        yield* annotateSpan({ [Attr.status]: response.status })
-        if (statusRule(response.status) === "ok") return yield* onOk(response, policy.maxResponseBytes)
-        return yield* onRefusal(request, response, yield* boundedText(request, response, policy.maxResponseBytes))
-      }).pipe(
-        Effect.catchTags({
-          RequestError: (error) =>
-            error.reason === "Transport"
-              ? Effect.fail(retryable("no_connection", "no connection"))
-              : error.reason === "InvalidUrl"
-              ? Effect.fail(badUrl(request))
-              : Effect.die(error),
-          // The status line arrived, the body did not: the connection broke mid-way.
-          ResponseError: (error) => Effect.fail(retryable("cut_off", "the body was cut off", error.response.status))
-        }),
-        Effect.timeoutFail({
-          duration: policy.timeout,
-          onTimeout: () => retryable("timeout", `no answer within ${Duration.format(policy.timeout)}`)
-        }),
-        Effect.tapErrorTag("Retryable", (error) =>
-          error.kind === "no_connection" || error.kind === "cut_off" || error.kind === "timeout" ? count(request, error.kind) : Effect.void
-        )
-      )
-
-    /** Sends `request`, retrying what the contract calls transient; `onOk` reads a 2xx response. */
+    /**
+     * Sends `request`, retrying what the contract calls transient; `onOk` reads a 2xx answer,
+     * of which the transport read at most `okLimit(headers)` bytes.
+     */
     const exchange = <A>(
       request: RequestTarget,
-      onOk: (response: HttpClientResponse.HttpClientResponse, maxBytes: number) => Effect.Effect<A, FabricError | HttpClientError.ResponseError>
+      okLimit: (headers: TransportHeaders) => number,
+      onOk: (answer: TransportAnswer, maxBytes: number) => Effect.Effect<A, FabricError>
     ): Effect.Effect<A, FabricError> =>
-      Effect.gen(function*() {
-        const policy = yield* RequestPolicy
-        const body = yield* encodeBody(request)
-        const attempts = yield* Ref.make(0)
-        const deadline = yield* CallDeadline
-        /** A server-asked wait that would end after the call's deadline is not waited for. */
-        const withinDeadline = (error: Retryable) =>
-          Effect.gen(function*() {
-            if (Option.isNone(deadline) || Option.isNone(error.retryAfter)) return yield* Effect.fail(error)
-            const left = deadline.value - (yield* Clock.currentTimeMillis)
-            if (Duration.toMillis(error.retryAfter.value) <= left) return yield* Effect.fail(error)
-            return yield* Effect.fail(pastDeadline(request, error.retryAfter.value))
+      traced(request, Effect.flatMap(Effect.zip(RequestPolicy, encodeBody(request)), ([policy, encoded]) => {
+        const max = policy.maxResponseBytes
+        const refusalLimit = jsonLimit(max)
+        const sent = {
+          method: methodOf(request.route),
+          url: urlOf(request),
+          headers: headersOf(request, encoded.type),
+          body: encoded.body,
+          timeout: policy.timeout,
+          readLimit: (status: number, headers: TransportHeaders) =>
+            statusRule(status) === "ok" ? okLimit(headers) : refusalLimit(headers)
+        }
+        let attempts = 0
+        /** One exchange: status and body within the timeout. */
+        const attempt: Effect.Effect<A, FabricError | Retryable> = Effect.suspend(() => {
+          attempts += 1
+          return Effect.matchEffect(transport.send(sent), {
+            onFailure: (failure) => Effect.fail(fromTransport(request, policy, failure)),
+            onSuccess: (answer) => {
+              count(request, answer.status)
+              const read: Effect.Effect<A, FabricError | Retryable> = statusRule(answer.status) === "ok"
+                ? onOk(answer, max)
+                : onRefusal(request, answer)
+              return Effect.zipRight(annotateSpan({ [Attr.status]: answer.status }), read)
+            }
           })
-        return yield* Ref.update(attempts, (n) => n + 1).pipe(
-          Effect.zipRight(attempt(request, body, policy, onOk)),
-          Effect.catchTag("Retryable", withinDeadline),
-          Effect.retry(retryPolicy(policy.maxRetries)),
-          Effect.catchTag("Retryable", (last) => Effect.flatMap(Ref.get(attempts), (n) => Effect.fail(exhausted(request, last, n)))),
-          Effect.ensuring(Effect.flatMap(Ref.get(attempts), (n) => annotateSpan({ [Attr.attempts]: n })))
-        )
-      }).pipe(
-        Effect.withSpan(fabricRestSpan(RouteTemplates[request.route]), {
-          kind: "client",
-          attributes: { [Attr.httpMethod]: methodOf(request.route), [Attr.route]: RouteTemplates[request.route] }
         })
-      )
+        return attempt.pipe(
+          Effect.catchTag("Retryable", withinDeadline(request)),
+          Effect.retry(retryPolicy(policy.maxRetries)),
+          Effect.catchTag("Retryable", (last) => Effect.fail(exhausted(request, last, attempts))),
+          Effect.ensuring(Effect.suspend(() => annotateSpan({ [Attr.attempts]: attempts })))
+        )
+      }))
+
+    /** A server-asked wait that would end after the call's deadline is not waited for. */
+    const withinDeadline = (request: RequestTarget) => (error: Retryable): Effect.Effect<never, Retryable | FabricError> =>
+      Effect.flatMap(CallDeadline, (deadline) => {
+        if (Option.isNone(deadline) || Option.isNone(error.retryAfter)) return Effect.fail(error)
+        const wait = error.retryAfter.value
+        return Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<never, Retryable | FabricError> =>
+          Duration.toMillis(wait) <= deadline.value - now ? Effect.fail(error) : Effect.fail(pastDeadline(request, wait)))
+      })
+
+    /** A span per call while spans are on; while they are off, not even a no-op one. */
+    const traced = <A, E>(request: RequestTarget, self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.flatMap(FiberRef.get(FiberRef.currentTracerEnabled), (enabled) =>
+        enabled
+          ? Effect.withSpan(self, fabricRestSpan(RouteTemplates[request.route]), {
+            kind: "client",
+            attributes: { [Attr.httpMethod]: methodOf(request.route), [Attr.route]: RouteTemplates[request.route] }
+          })
+          : self)
+
+    /** How a 2xx answer is read: its JSON, refused when over the policy's bound, decoded with the request's schema. */
+    const readJson = <A, I>(request: FabricRequest<A, I>) => (answer: TransportAnswer, max: number) =>
+      answer.complete
+        ? decodeBody(request, answer.status, answer.body.toString("utf8"))
+        : Effect.fail(bodyTooLarge(request, answer.status, max))
 
     /**
      * Sends `request` and decodes its answer; fails with a FabricError whose message names the
      * route and what to do. Never logs a token or a body.
      */
-    const request = <A, I>(request: FabricRequest<A, I>): Effect.Effect<A, FabricError> => exchange(request, readJson(request))
+    const request = <A, I>(request: FabricRequest<A, I>): Effect.Effect<A, FabricError> =>
+      Effect.flatMap(RequestPolicy, (policy) => exchange(request, jsonLimit(policy.maxResponseBytes), readJson(request)))
 
     /**
      * Fetches raw bytes (an attachment), reading at most `capFor(content type)` of them: past
@@ -429,29 +418,13 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
      * the cap, and a cap of 0 reads nothing.
      */
     const download = (request: RequestTarget, capFor: (contentType: string | undefined) => number): Effect.Effect<Download, FabricError> =>
-      exchange(request, (response) => {
-        const contentType = response.headers["content-type"]
-        const declared = Number(response.headers["content-length"])
-        const contentLength = response.headers["content-length"] !== undefined && Number.isFinite(declared) ? declared : undefined
-        const cap = capFor(contentType)
-        if (cap <= 0) {
-          return Effect.succeed<Download>({ bytes: new Uint8Array(0), complete: contentLength === 0, contentType, contentLength })
-        }
-        return Stream.runFoldWhile(
-          response.stream,
-          { parts: [] as Array<Uint8Array>, size: 0 },
-          (read) => read.size <= cap,
-          (read, part) => {
-            read.parts.push(part)
-            return { parts: read.parts, size: read.size + part.byteLength }
-          }
-        ).pipe(Effect.map((read): Download => ({
-          bytes: concat(read.parts, Math.min(read.size, cap)),
-          complete: read.size <= cap,
-          contentType,
-          contentLength
-        })))
-      })
+      exchange(request, (headers) => capFor(headers["content-type"]), (answer) =>
+        Effect.succeed<Download>({
+          bytes: new Uint8Array(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength),
+          complete: answer.complete,
+          contentType: answer.headers["content-type"],
+          contentLength: declaredLength(answer.headers)
+        }))
 
     return { request, download } as const
   })

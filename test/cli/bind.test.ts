@@ -1,5 +1,5 @@
 import { FileSystem, Path } from "@effect/platform"
-import { NodeContext, NodeHttpClient } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Redacted } from "effect"
 import { bindCli, BindLive } from "../../src/cli/bind.js"
@@ -10,8 +10,9 @@ import { Sim } from "../../src/sim/Sim.js"
 import { SimSeed } from "../../src/sim/SimSeed.js"
 import { binding, readText, tempProfile } from "../profile/tempProfile.js"
 import { commandFailure, failureOf, runCaptured } from "./commandHarness.js"
+import { FabricTransportLive } from "../../src/fabric/FabricTransport.js"
 
-const TestLive = BindLive.pipe(Layer.provideMerge(Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici)))
+const TestLive = BindLive.pipe(Layer.provideMerge(Layer.mergeAll(NodeContext.layer, FabricTransportLive)))
 
 const bindArgs = (root: string, name: string, overrides: Partial<Record<"agent-id" | "guild" | "channel", string>> = {}) => {
   const options = { "agent-id": "a1", guild: "g_00000001", channel: "c_00000002", ...overrides }

@@ -3,7 +3,7 @@
  * own reason, each with the later checks skipped. The command runs in-process (its output
  * captured from Console); one run of the built bin covers --json and the exit status.
  */
-import { NodeContext, NodeHttpClient } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Console, Deferred, Duration, Effect, Exit, Layer, Redacted } from "effect"
 import { spawn } from "node:child_process"
@@ -17,6 +17,7 @@ import { Progress } from "../../src/cli/Progress.js"
 import { Sim } from "../../src/sim/Sim.js"
 import { SimSeed } from "../../src/sim/SimSeed.js"
 import { binding, makeProfile, type ProfileSpec } from "../e2e/harness.js"
+import { FabricTransportLive } from "../../src/fabric/FabricTransport.js"
 
 const doctorBin = resolve(dirname(fileURLToPath(import.meta.url)), "../../dist/bin/doctor.js")
 
@@ -75,7 +76,7 @@ const doctor = (root: string, ...args: ReadonlyArray<string>) =>
       Effect.withConsole(captured),
       Effect.provide(Progress.layer({ tty: false, write: (text) => Effect.sync(() => void progress.push(text)) })),
       Effect.provide(DoctorLive),
-      Effect.provide(Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici)),
+      Effect.provide(Layer.mergeAll(NodeContext.layer, FabricTransportLive)),
       Effect.exit
     )
     if (Exit.isFailure(exit)) {

@@ -1,4 +1,4 @@
-import { NodeContext, NodeHttpClient } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Redacted } from "effect"
 import { createServer } from "node:net"
@@ -8,8 +8,9 @@ import { CONFIG_FILE, IDENTITIES_FILE } from "../../src/profile/ProfileSchema.js
 import { Sim } from "../../src/sim/Sim.js"
 import { readText, tempProfile } from "../profile/tempProfile.js"
 import { type CommandRun, commandFailure, failureOf, runCaptured } from "./commandHarness.js"
+import { FabricTransportLive } from "../../src/fabric/FabricTransport.js"
 
-const TestLive = RegisterLive.pipe(Layer.provideMerge(Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici)))
+const TestLive = RegisterLive.pipe(Layer.provideMerge(Layer.mergeAll(NodeContext.layer, FabricTransportLive)))
 
 const KEY = "fab_test_key_do_not_print_7c1e"
 

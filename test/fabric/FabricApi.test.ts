@@ -1,7 +1,6 @@
 /**
  * The REST client over real HTTP against the sim: a real center and guild node on loopback.
  */
-import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Metric, Redacted } from "effect"
 import { createServer } from "node:net"
@@ -14,6 +13,7 @@ import { SessionsLive } from "../../src/sessions/Sessions.js"
 import { Sim } from "../../src/sim/Sim.js"
 import { restCalls } from "../../src/telemetry/Metrics.js"
 import { profileLayer, profileOf } from "./support.js"
+import { FabricTransportLive } from "../../src/fabric/FabricTransport.js"
 
 const AGENT = "scout"
 
@@ -23,7 +23,7 @@ const clientLayer = (profile: LoadedProfile) =>
     Layer.provideMerge(SessionsLive),
     Layer.provideMerge(CenterApi.Default),
     Layer.provide(profileLayer(profile)),
-    Layer.provide(NodeHttpClient.layerUndici)
+    Layer.provide(FabricTransportLive)
   )
 
 /** A sim with one guild, the agent, a human, a public and a private channel. */

@@ -2,7 +2,6 @@
  * FabricApi v1.1 over real HTTP against the sim: the typing route (204, 403, a v1 node's 404
  * `not_found`), attachment downloads capped by the caller, and the same-origin rule.
  */
-import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { CenterApi } from "../../src/fabric/CenterApi.js"
@@ -11,6 +10,7 @@ import { ROUTE_NOT_FOUND_CODE } from "../../src/fabric/FabricContract.js"
 import { SessionsLive } from "../../src/sessions/Sessions.js"
 import { Sim } from "../../src/sim/Sim.js"
 import { profileLayer, profileOf } from "./support.js"
+import { FabricTransportLive } from "../../src/fabric/FabricTransport.js"
 
 const fixture = Effect.gen(function*() {
   const sim = yield* Sim.start()
@@ -30,7 +30,7 @@ const fixture = Effect.gen(function*() {
     Layer.provideMerge(SessionsLive),
     Layer.provideMerge(CenterApi.Default),
     Layer.provide(profileLayer(profile)),
-    Layer.provide(NodeHttpClient.layerUndici)
+    Layer.provide(FabricTransportLive)
   ))
   const api = Context.get(context, FabricApi)
   const ref = { agentId: "scout", guildNodeId: guild.node_id }

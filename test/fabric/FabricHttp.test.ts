@@ -4,7 +4,7 @@ import { ChannelList, Paths, RouteTemplates } from "../../src/fabric/FabricContr
 import type { FabricError } from "../../src/fabric/FabricError.js"
 import { FabricHttp, RequestPolicy, requestPolicy } from "../../src/fabric/FabricHttp.js"
 import { restCalls } from "../../src/telemetry/Metrics.js"
-import { inOrder, nextSleeps, recordingTracer, runToEnd, scriptedHttp, type Seen, type Step } from "./support.js"
+import { inOrder, nextSleeps, recordingTracer, runToEnd, scriptedTransport, type Seen, type Step } from "./support.js"
 
 const ENDPOINT = "http://guild.test"
 const token = Redacted.make("secret-guild-token")
@@ -25,11 +25,11 @@ const unavailable: Step = { status: 503, body: { error: { code: "down", message:
 /** Runs `listChannels` against the script, forked, so that the test can drive the clock. */
 const withScript = <A, E>(
   respond: (seen: Seen, index: number) => Step,
-  body: (script: Effect.Effect.Success<ReturnType<typeof scriptedHttp>>) => Effect.Effect<A, E, FabricHttp>,
+  body: (script: Effect.Effect.Success<ReturnType<typeof scriptedTransport>>) => Effect.Effect<A, E, FabricHttp>,
   policy = requestPolicy({ request_timeout_seconds: 15, max_retries: 4 })
 ) =>
   Effect.gen(function*() {
-    const script = yield* scriptedHttp(respond)
+    const script = yield* scriptedTransport(respond)
     return yield* body(script).pipe(
       Effect.provide(FabricHttp.Default),
       Effect.provide(script.layer),

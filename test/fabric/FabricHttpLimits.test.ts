@@ -8,7 +8,7 @@ import { Effect, Exit, Option, Redacted } from "effect"
 import { ChannelList, Paths } from "../../src/fabric/FabricContract.js"
 import type { FabricError } from "../../src/fabric/FabricError.js"
 import { CallDeadline, FabricHttp, RequestPolicy, requestPolicy } from "../../src/fabric/FabricHttp.js"
-import { inOrder, scriptedHttp, type Step } from "./support.js"
+import { inOrder, scriptedTransport, type Step } from "./support.js"
 
 const listChannels = Effect.flatMap(FabricHttp, (http) =>
   http.request({
@@ -22,7 +22,7 @@ const listChannels = Effect.flatMap(FabricHttp, (http) =>
 
 const run = (steps: ReadonlyArray<Step>, policy = requestPolicy({ request_timeout_seconds: 15, max_retries: 4 })) =>
   Effect.gen(function*() {
-    const script = yield* scriptedHttp(inOrder(...steps))
+    const script = yield* scriptedTransport(inOrder(...steps))
     const exit = yield* Effect.exit(listChannels).pipe(
       Effect.provide(FabricHttp.Default),
       Effect.provide(script.layer),

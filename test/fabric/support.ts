@@ -1,10 +1,10 @@
 /**
- * Test doubles for the Fabric client: an HttpClient answering from a script (for TestClock
+ * Test doubles for the Fabric client: a FabricTransport answering from a script (for TestClock
  * tests, where no real socket may wait on the clock), a profile, and clock helpers that wait
  * for the code under test to sleep instead of guessing with delays.
  */
-import { HttpClient, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { Chunk, Effect, Fiber, Layer, Option, Redacted, Ref, TestClock } from "effect"
+import { declaredLength, FabricTransport, type TransportRequest, TransportFailure } from "../../src/fabric/FabricTransport.js"
 import { ActiveProfile, type Binding, defaultConfig, type Identity, type LoadedProfile, type PluginConfig } from "../../src/profile/ProfileSchema.js"
 
 export interface Reply {
@@ -23,33 +23,41 @@ export interface Seen {
 /** A reply, or `"hang"` for a server that never answers. */
 export type Step = Reply | "hang"
 
-const toResponse = (request: HttpClientRequest.HttpClientRequest, reply: Reply) =>
-  HttpClientResponse.fromWeb(
-    request,
-    new Response(reply.body === undefined ? null : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body), {
-      status: reply.status,
-      headers: { "content-type": "application/json", ...reply.headers }
-    })
-  )
+/** The reply as the real transport hands it on: its body read up to the request's limit. */
+const toAnswer = (request: TransportRequest, reply: Reply) => {
+  const text = reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body)
+  const bytes = Buffer.from(text)
+  const headers: Record<string, string> = { "content-type": "application/json" }
+  for (const [name, value] of Object.entries(reply.headers ?? {})) headers[name.toLowerCase()] = value
+  const limit = request.readLimit(reply.status, headers)
+  return {
+    status: reply.status,
+    headers,
+    body: limit <= 0 ? Buffer.alloc(0) : bytes.subarray(0, limit),
+    complete: limit <= 0 ? declaredLength(headers) === 0 : bytes.length <= limit
+  }
+}
 
-const bodyOf = (request: HttpClientRequest.HttpClientRequest): unknown =>
-  request.body._tag === "Uint8Array" ? JSON.parse(new TextDecoder().decode(request.body.body)) : undefined
+const bodyOf = (request: TransportRequest): unknown => (typeof request.body === "string" ? JSON.parse(request.body) : undefined)
 
 /**
- * An HttpClient answering `respond(seen, index)`; every request is recorded in `seen`.
+ * A FabricTransport answering `respond(seen, index)`; every request is recorded in `seen`. A
+ * `"hang"` times out after the request's timeout on the TestClock, as the real one does.
  */
-export const scriptedHttp = (respond: (seen: Seen, index: number) => Step) =>
+export const scriptedTransport = (respond: (seen: Seen, index: number) => Step) =>
   Effect.gen(function*() {
     const seen = yield* Ref.make<ReadonlyArray<Seen>>([])
-    const client = HttpClient.make((request, url) =>
+    const send = (request: TransportRequest) =>
       Effect.gen(function*() {
-        const entry: Seen = { method: request.method, url, authorization: request.headers["authorization"], body: bodyOf(request) }
+        const entry: Seen = { method: request.method, url: new URL(request.url), authorization: request.headers["authorization"], body: bodyOf(request) }
         const index = (yield* Ref.updateAndGet(seen, (all) => [...all, entry])).length - 1
         const step = respond(entry, index)
-        return step === "hang" ? yield* Effect.never : toResponse(request, step)
+        if (step !== "hang") return toAnswer(request, step)
+        return yield* Effect.never.pipe(
+          Effect.timeoutFail({ duration: request.timeout, onTimeout: () => new TransportFailure({ kind: "timeout" }) })
+        )
       })
-    )
-    return { layer: Layer.succeed(HttpClient.HttpClient, client), seen, count: Effect.map(Ref.get(seen), (all) => all.length) }
+    return { layer: Layer.succeed(FabricTransport, { send }), seen, count: Effect.map(Ref.get(seen), (all) => all.length) }
   })
 
 /** Replies in order; the last one repeats. */

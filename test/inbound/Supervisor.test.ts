@@ -4,7 +4,7 @@
  * writing to a recording HostApi. Every wait has a timeout; nothing sleeps.
  */
 import { FileSystem } from "@effect/platform"
-import { NodeContext, NodeHttpClient } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, type Duration, Effect, Layer, Redacted, Schedule, type Scope } from "effect"
 import type { Inbound } from "../../src/host/HostProtocol.js"
@@ -16,6 +16,7 @@ import { Sim } from "../../src/sim/Sim.js"
 import type { SimAgent, SimGuild } from "../../src/sim/SimControls.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { recordingHost } from "./fakes.js"
+import { FabricTransportLive } from "../../src/fabric/FabricTransport.js"
 
 // ---------------------------------------------------------------------------------------------
 // The world: one guild (optionally two), agents Ada and Bob, a human, a group channel "team".
@@ -75,7 +76,7 @@ const startPlugin = (world: World, options: WorldOptions = {}) =>
       Layer.provideMerge(host.layer),
       Layer.provideMerge(FiberRegistry.Default),
       Layer.provide(Layer.succeed(ActiveProfile, world.profile)),
-      Layer.provide(NodeHttpClient.layerUndici),
+      Layer.provide(FabricTransportLive),
       Layer.provide(Layer.succeed(ReconnectPolicy, options.policy ?? ReconnectPolicy.defaultValue()))
     )
     const context = yield* Layer.build(layer)

@@ -2,11 +2,11 @@
  * The real Fabric side of the plugin (FabricApi, Sessions, CenterApi over undici) for the
  * catch-up and chaos suites, with an optional probe that counts the history calls in flight.
  */
-import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { CenterApi } from "../../src/fabric/CenterApi.js"
 import { FabricApi } from "../../src/fabric/FabricApi.js"
 import { SessionsLive } from "../../src/sessions/Sessions.js"
+import { FabricTransportLive } from "../../src/fabric/FabricTransport.js"
 
 export interface HistoryProbe {
   inFlight: number
@@ -41,5 +41,5 @@ export const fabricLayer = (probe: HistoryProbe = newProbe()) =>
   probed(probe).pipe(
     Layer.provideMerge(SessionsLive),
     Layer.provide(CenterApi.Default),
-    Layer.provide(NodeHttpClient.layerUndici)
+    Layer.provide(FabricTransportLive)
   )

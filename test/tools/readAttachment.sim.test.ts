@@ -3,7 +3,6 @@
  * the size rules, and the same-origin rule checked against a real foreign server that must
  * receive nothing.
  */
-import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Encoding, Layer, Redacted } from "effect"
 import { createServer } from "node:http"
@@ -17,6 +16,7 @@ import { Sim } from "../../src/sim/Sim.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { Tools } from "../../src/tools/Tools.js"
 import { errorOf, okOf } from "./fixtures.js"
+import { FabricTransportLive } from "../../src/fabric/FabricTransport.js"
 
 const MIB = 1024 * 1024
 
@@ -41,7 +41,7 @@ const fixture = Effect.gen(function*() {
     Layer.provideMerge(SessionsLive),
     Layer.provide(CenterApi.Default),
     Layer.provide(profile),
-    Layer.provide(NodeHttpClient.layerUndici)
+    Layer.provide(FabricTransportLive)
   ))
   const call = (args: Record<string, unknown>) =>
     Effect.flatMap(Tools, (t) => t.call("read_attachment", { channel_name: "general", ...args })).pipe(Effect.provide(tools))

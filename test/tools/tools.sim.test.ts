@@ -2,8 +2,6 @@
  * The tools with the real FabricApi, Sessions and CenterApi over real HTTP, against the sim:
  * what the agent is told matches what Fabric now holds.
  */
-import type { HttpClient } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Encoding, Layer, Redacted } from "effect"
 import { CenterApi } from "../../src/fabric/CenterApi.js"
@@ -15,12 +13,13 @@ import { Sim } from "../../src/sim/Sim.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { Tools } from "../../src/tools/Tools.js"
 import { errorOf, okOf } from "./fixtures.js"
+import { FabricTransportLive } from "../../src/fabric/FabricTransport.js"
 
 /**
  * A guild with Ada (human) and Alice (agent), a bound channel #general and the tools wired to
- * it, over the HTTP client main.ts uses unless told otherwise.
+ * it, over the transport main.ts uses.
  */
-const fixture = (httpClient: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layerUndici) => Effect.gen(function*() {
+const fixture = () => Effect.gen(function*() {
   const sim = yield* Sim.start()
   const guild = yield* sim.createGuild({ name: "Acme" })
   const ada = yield* sim.createUser({ display_name: "Ada" })
@@ -41,7 +40,7 @@ const fixture = (httpClient: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient
     Layer.provideMerge(SessionsLive),
     Layer.provide(CenterApi.Default),
     Layer.provide(profile),
-    Layer.provide(httpClient)
+    Layer.provide(FabricTransportLive)
   )
   const tools = yield* Layer.build(live)
   const call = (name: string, args: Record<string, unknown>) =>
@@ -110,9 +109,7 @@ describe("tools against the sim", () => {
 
   it.scopedLive("send_file uploads the bytes and attaches them to the message", () =>
     Effect.gen(function*() {
-      // The undici client cannot send a global FormData ("action is not a function"): the
-      // upload goes over node:http until FabricApi builds its multipart body itself.
-      const { call, general, guild, sim } = yield* fixture(NodeHttpClient.layer)
+      const { call, general, guild, sim } = yield* fixture()
       okOf(yield* call("send_file", { data_base64: Encoding.encodeBase64("a,b\n1,2\n"), file_name: "t.csv", message: "the table" }))
       const [posted] = yield* sim.messages(guild.node_id, general.id)
       expect(posted!.content).toBe("the table")
@@ -121,7 +118,7 @@ describe("tools against the sim", () => {
 
   it.scopedLive("send_file of a .json file reaches the sim as a file (not parsed as a form field)", () =>
     Effect.gen(function*() {
-      const { call, general, guild, sim } = yield* fixture(NodeHttpClient.layer)
+      const { call, general, guild, sim } = yield* fixture()
       okOf(yield* call("send_file", { data_base64: Encoding.encodeBase64("{\"a\":1}"), file_name: "data.json" }))
       const [posted] = yield* sim.messages(guild.node_id, general.id)
       expect(posted!.attachments).toMatchObject([{ name: "data.json", mime: "application/json", size: 7 }])
