@@ -1,15 +1,18 @@
 /**
  * Scenarios 3 and 4, the fleet: `AGENTS` agents × `GUILDS` guilds = 1,000 sessions in one
- * process. Time from spawn until the guild nodes count every socket connected, memory once
- * connected, then a reconnect storm: every node drops every socket at once while the tokens
- * stay valid. Raw clients reconnect at once on a server disconnect, the fastest any client
- * can: a lower bound, not a policy to copy.
+ * process. Time from spawn until the guild nodes count every socket connected, and until every
+ * session is live (for the plugin: channel list loaded and caught up, as `plexum/debug/fibers`
+ * says; for a raw socket, connected is live); memory once live. Then, from that steady state, a
+ * reconnect storm: every node drops every socket at once while the tokens stay valid; timed
+ * until every socket is connected again, and until every session is live again. Raw clients
+ * reconnect at once on a server disconnect, the fastest any client can: a lower bound, not a
+ * policy to copy.
  */
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import { type Bench, progress } from "../Bench.js"
 import { type Child, type Memory, spawnRpc } from "../Child.js"
 import { rawClientPath } from "../paths.js"
-import { makeProfile, type ProfileSpec, startInitialized } from "../PluginHost.js"
+import { makeProfile, type PluginHost, type ProfileSpec, startInitialized } from "../PluginHost.js"
 import { msBetween, peakPerSecond, type Spread, spreadAll } from "../Stats.js"
 
 type Sample = readonly [string, number, number]
@@ -20,10 +23,12 @@ interface Watched {
 
 export interface FleetRun {
   readonly connect_ms: number
+  readonly live_ms: number
   readonly logins: number
   readonly rss_mb: number
   readonly heap_used_mb: number
   readonly storm_back_ms: number
+  readonly storm_live_ms: number
   readonly storm_peak_attempts_per_s: number
   readonly storm_attempts: number
   readonly storm_logins: number
@@ -37,6 +42,22 @@ export interface FleetResult {
 
 const SETTLE = "1 second"
 
+/** A started fleet client, and a wait that ends once all its sessions are live. */
+interface Started {
+  readonly child: Child
+  readonly allLive: Effect.Effect<void, unknown>
+}
+
+/** Polls the plugin's fibers until `sessions` socket sessions are connected (live). */
+const pluginLive = (host: PluginHost, sessions: number) =>
+  host.request("plexum/debug/fibers").pipe(
+    Effect.map((result) => (result as { fibers: ReadonlyArray<{ kind: string; state: string }> }).fibers),
+    Effect.map((fibers) => fibers.filter((f) => f.kind === "socket_session" && f.state === "connected").length),
+    Effect.repeat({ until: (live) => live >= sessions, schedule: Schedule.spaced("100 millis") }),
+    Effect.asVoid,
+    Effect.timeoutFail({ duration: "3 minutes", onTimeout: () => `not all ${sessions} sessions went live` })
+  )
+
 export const fleet = (bench: Bench) =>
   Effect.gen(function*() {
     const guilds = bench.manyGuilds.map(bench.guildId)
@@ -48,21 +69,23 @@ export const fleet = (bench: Bench) =>
     const allDown = watch(0, { below: true })
 
     /** Connect (timed from spawn), memory, storm; the process stays up for the storm. */
-    const measure = (name: string, start: Effect.Effect<Child, unknown, import("effect").Scope.Scope>) =>
+    const measure = (name: string, start: Effect.Effect<Started, unknown, import("effect").Scope.Scope>) =>
       Effect.gen(function*() {
         yield* allDown
         const loginsBefore = yield* logins
         const up = yield* Effect.fork(watch(sessions))
-        const child = yield* start
+        const { allLive, child } = yield* start
         const connected = yield* up.await.pipe(Effect.flatten)
         if (connected.reached_ns === null) return yield* Effect.fail(`${name}: not all ${sessions} sockets connected within the watch`)
         const connectMs = msBetween(child.spawnedNs, connected.reached_ns)
+        yield* allLive
+        const liveMs = msBetween(child.spawnedNs, process.hrtime.bigint())
         const loginsAtConnect = (yield* logins) - loginsBefore
         yield* Effect.sleep(SETTLE)
         const memory: Memory = yield* child.memory
         yield* progress(
-          `fleet ${name}: ${sessions} connected ${connectMs.toFixed(0)} ms after spawn, ${loginsAtConnect} logins, ` +
-            `RSS ${memory.rss_mb.toFixed(1)} MB, heap ${memory.heap_used_mb.toFixed(1)} MB`
+          `fleet ${name}: ${sessions} connected ${connectMs.toFixed(0)} ms after spawn, all live after ${liveMs.toFixed(0)} ms, ` +
+            `${loginsAtConnect} logins, RSS ${memory.rss_mb.toFixed(1)} MB, heap ${memory.heap_used_mb.toFixed(1)} MB`
         )
 
         const stormLogins = yield* logins
@@ -70,19 +93,23 @@ export const fleet = (bench: Bench) =>
         const dropped = yield* bench.sim.call<{ dropped: number; at_ns: string }>("drop", { guilds })
         const storm = yield* back.await.pipe(Effect.flatten)
         if (storm.reached_ns === null) return yield* Effect.fail(`${name}: not all sockets came back after the drop`)
+        yield* allLive
+        const stormLiveMs = msBetween(dropped.at_ns, process.hrtime.bigint())
         const during = storm.samples.filter(([t]) => BigInt(t) >= BigInt(dropped.at_ns))
         const run: FleetRun = {
           connect_ms: connectMs,
+          live_ms: liveMs,
           logins: loginsAtConnect,
           rss_mb: memory.rss_mb,
           heap_used_mb: memory.heap_used_mb,
           storm_back_ms: msBetween(dropped.at_ns, storm.reached_ns),
+          storm_live_ms: stormLiveMs,
           storm_peak_attempts_per_s: peakPerSecond(during),
           storm_attempts: (during.at(-1)?.[1] ?? 0) - (during[0]?.[1] ?? 0),
           storm_logins: (yield* logins) - stormLogins
         }
         yield* progress(
-          `storm ${name}: ${dropped.dropped} dropped, all back in ${run.storm_back_ms.toFixed(0)} ms, ` +
+          `storm ${name}: ${dropped.dropped} dropped, all back in ${run.storm_back_ms.toFixed(0)} ms, all live in ${run.storm_live_ms.toFixed(0)} ms, ` +
             `${run.storm_attempts} attempts (peak ${run.storm_peak_attempts_per_s}/s), ${run.storm_logins} logins`
         )
         return run
@@ -95,7 +122,8 @@ export const fleet = (bench: Bench) =>
         { center: bench.seeded.center_api_base, api_keys: bench.manyAgents.map(bench.apiKey), reconnect_at_once: true },
         "2 minutes"
       )
-      return raw
+      // A raw socket has nothing to catch up: connected is live.
+      return { child: raw, allLive: Effect.void } satisfies Started
     })
 
     const profile: ProfileSpec = {
@@ -113,7 +141,7 @@ export const fleet = (bench: Bench) =>
     const pluginStart = Effect.gen(function*() {
       const root = yield* makeProfile(profile)
       const { host } = yield* startInitialized(root, bench.pluginNodeArgs)
-      return host as Child
+      return { child: host, allLive: pluginLive(host, sessions) } satisfies Started
     })
 
     const runs = { raw: [] as Array<FleetRun>, plugin: [] as Array<FleetRun> }
