@@ -29,3 +29,23 @@ describe("Redactor", () => {
     expect(masked).not.toContain(jwt)
   })
 })
+
+describe("Redactor with many secrets", () => {
+  it("finds each of them wherever it is, one containing another replaced whole", () => {
+    const redactor = makeRedactor()
+    const tokens = Array.from({ length: 1000 }, (_, i) => `tok_${i.toString(36).padStart(4, "0")}_${"k".repeat(i % 7)}end`)
+    for (const token of tokens) redactor.register(token)
+    redactor.register("outer-secret-inner")
+    redactor.register("secret-inner")
+    const line = `a ${tokens[3]} b ${tokens[999]}${tokens[500]} c outer-secret-inner d`
+    expect(redactor.redact(line)).toBe("a [redacted] b [redacted] c [redacted] d")
+    expect(redactor.mask(line)).toBe(line.replace(/tok_\S+?end/g, (t) => "*".repeat(t.length)).replace("outer-secret-inner", "*".repeat(18)))
+    expect(redactor.redact("nothing to hide here")).toBe("nothing to hide here")
+  })
+
+  it("forgets the oldest secrets past its bound, and finds the newest", () => {
+    const redactor = makeRedactor()
+    for (let i = 0; i < 10_001; i++) redactor.register(`secret-number-${i}`)
+    expect(redactor.redact("secret-number-0 secret-number-10000")).toBe("secret-number-0 [redacted]")
+  })
+})
