@@ -57,6 +57,12 @@ const disconnected = (endpoint: string, reason: Socket.DisconnectReason): Socket
     ? new SocketClosed({ reason: "server_disconnect", code: reason, message: `guild node ${endpoint} closed the connection` })
     : new SocketClosed({ reason: "transport", code: reason, message: `connection to guild node ${endpoint} lost (${reason})` })
 
+const overflow = (endpoint: string) =>
+  new SocketClosed({
+    reason: "overflow",
+    message: `the plugin fell ${SOCKET_BUFFER_EVENTS} events behind guild node ${endpoint}; reconnecting to catch up from history`
+  })
+
 /** Adds a listener for the lifetime of the scope. */
 const listen = <Args extends ReadonlyArray<any>>(
   socket: Socket,
@@ -101,13 +107,9 @@ const connect = (endpoint: string, token: Redacted.Redacted<string>, only: Reado
     yield* listen(socket, "connect", () => Deferred.unsafeDone(connected, Exit.void))
     yield* listen(socket, "connect_error", (error: Error) => close(connectError(endpoint, error)))
     yield* listen(socket, "disconnect", (reason: Socket.DisconnectReason) => close(disconnected(endpoint, reason)))
-    const overflow = new SocketClosed({
-      reason: "overflow",
-      message: `the plugin fell ${SOCKET_BUFFER_EVENTS} events behind guild node ${endpoint}; reconnecting to catch up from history`
-    })
     const onAny = (name: string, payload: unknown) => {
       if (only !== undefined && !only.has(name)) return
-      if (!events.unsafeOffer({ name, payload })) close(overflow)
+      if (!events.unsafeOffer({ name, payload })) close(overflow(endpoint))
     }
     yield* Effect.acquireRelease(
       Effect.sync(() => socket.onAny(onAny)),
