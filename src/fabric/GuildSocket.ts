@@ -63,17 +63,6 @@ const overflow = (endpoint: string) =>
     message: `the plugin fell ${SOCKET_BUFFER_EVENTS} events behind guild node ${endpoint}; reconnecting to catch up from history`
   })
 
-/** Adds a listener for the lifetime of the scope. */
-const listen = <Args extends ReadonlyArray<any>>(
-  socket: Socket,
-  event: string,
-  listener: (...args: Args) => void
-): Effect.Effect<void, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => socket.on(event as "connect", listener as unknown as () => void)),
-    () => Effect.sync(() => socket.off(event as "connect", listener as unknown as () => void))
-  )
-
 const connect = (endpoint: string, token: Redacted.Redacted<string>, only: ReadonlySet<string> | undefined) =>
   Effect.gen(function*() {
     // Live events wait here while the caller catches up, then are taken in order, in batches.
@@ -84,10 +73,18 @@ const connect = (endpoint: string, token: Redacted.Redacted<string>, only: Reado
       events.unsafeDone(Exit.fail(error))
     }
 
-    // Acquired first, released last: the listeners are gone before the socket closes.
+    const onConnect = () => Deferred.unsafeDone(connected, Exit.void)
+    const onConnectError = (error: Error) => close(connectError(endpoint, error))
+    const onDisconnect = (reason: Socket.DisconnectReason) => close(disconnected(endpoint, reason))
+    const onAny = (name: string, payload: unknown) => {
+      if (only !== undefined && !only.has(name)) return
+      if (!events.unsafeOffer({ name, payload })) close(overflow(endpoint))
+    }
+    // One resource, socket and listeners: the listeners are gone before the socket closes. (One
+    // acquireRelease per listener cost a reconnect storm four finalizers per socket.)
     const socket = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        io(endpoint, {
+      Effect.sync(() => {
+        const socket = io(endpoint, {
           path: SOCKET_PATH,
           transports: ["websocket"],
           reconnection: false,
@@ -95,25 +92,23 @@ const connect = (endpoint: string, token: Redacted.Redacted<string>, only: Reado
           forceNew: true,
           auth: socketAuth(Redacted.value(token))
         })
-      ),
+        socket.on("connect", onConnect)
+        socket.on("connect_error", onConnectError)
+        socket.on("disconnect", onDisconnect)
+        socket.onAny(onAny)
+        return socket
+      }),
       (socket) =>
         Effect.sync(() => {
+          socket.offAny(onAny)
+          socket.off("connect", onConnect)
+          socket.off("connect_error", onConnectError)
+          socket.off("disconnect", onDisconnect)
           socket.disconnect()
           // engine.io closes the transport only after the disconnect packet's "drain", which a
           // busy event loop can delay by seconds; the connection must not outlive its scope.
           socket.io.engine?.transport?.close()
         })
-    )
-    yield* listen(socket, "connect", () => Deferred.unsafeDone(connected, Exit.void))
-    yield* listen(socket, "connect_error", (error: Error) => close(connectError(endpoint, error)))
-    yield* listen(socket, "disconnect", (reason: Socket.DisconnectReason) => close(disconnected(endpoint, reason)))
-    const onAny = (name: string, payload: unknown) => {
-      if (only !== undefined && !only.has(name)) return
-      if (!events.unsafeOffer({ name, payload })) close(overflow(endpoint))
-    }
-    yield* Effect.acquireRelease(
-      Effect.sync(() => socket.onAny(onAny)),
-      () => Effect.sync(() => socket.offAny(onAny))
     )
 
     socket.connect()

@@ -5,7 +5,7 @@
  * failed (`invalidate` with its generation), so N sockets of one agent that fail together cause
  * one new login, not N.
  */
-import { Cache, Duration, Effect, Exit, Layer, Option, Redacted, Ref } from "effect"
+import { Cache, Clock, Duration, Effect, Exit, Layer, Option, Redacted, Ref } from "effect"
 import { CenterApi } from "../fabric/CenterApi.js"
 import type { Session } from "../fabric/FabricContract.js"
 import type { FabricError } from "../fabric/FabricError.js"
@@ -90,6 +90,13 @@ export class Sessions extends Effect.Service<Sessions>()("plexum-fabric/Sessions
     const policy = requestPolicy(profile.config)
     const ttl = Duration.seconds(profile.config.session_ttl_seconds)
     const generations = yield* Ref.make(0)
+    /**
+     * The login each agent holds, until its TTL ends (Clock ms). A guild lookup within it is a
+     * map read; the Cache, which shares one login among concurrent lookups, is asked only when
+     * there is none. The Cache's own lookup cost some 70 fiber steps per call, and every guild
+     * REST call and every socket connect makes one.
+     */
+    const held = new Map<string, { readonly session: AgentSession; readonly until: number }>()
 
     const login = (agentId: string) =>
       Effect.gen(function*() {
@@ -103,7 +110,9 @@ export class Sessions extends Effect.Service<Sessions>()("plexum-fabric/Sessions
         for (const access of session.guild_access_tokens) redactor.register(Redacted.value(access.token))
         const generation = yield* Ref.updateAndGet(generations, (n) => n + 1)
         yield* Effect.logDebug(`agent ${agentId} logged in to Fabric as ${session.user.id} (login #${generation})`)
-        return { agentId, session, userId: session.user.id, generation } satisfies AgentSession
+        const agent: AgentSession = { agentId, session, userId: session.user.id, generation }
+        held.set(agentId, { session: agent, until: (yield* Clock.currentTimeMillis) + Duration.toMillis(ttl) })
+        return agent
       }).pipe(Effect.withSpan("Sessions.login", { attributes: { agent: agentId } }), Effect.annotateLogs({ service: "Sessions" }))
 
     const cache = yield* Cache.makeWith({
@@ -123,6 +132,8 @@ export class Sessions extends Effect.Service<Sessions>()("plexum-fabric/Sessions
     /** Drops the cached session; with `generation`, only when it is still that one. */
     const invalidate = Effect.fn("Sessions.invalidate")(function*(agentId: string, generation?: number) {
       yield* annotateSpan({ agent: agentId })
+      const current = held.get(agentId)
+      if (current !== undefined && (generation === undefined || current.session.generation === generation)) held.delete(agentId)
       yield* generation === undefined
         ? cache.invalidate(agentId)
         : cache.invalidateWhen(agentId, (current) => current.generation === generation)
@@ -132,7 +143,7 @@ export class Sessions extends Effect.Service<Sessions>()("plexum-fabric/Sessions
      * Endpoint and token of one guild. A guild missing from the session may have been joined
      * since the login: one fresh login settles it.
      */
-    const guild = Effect.fn("Sessions.guild")(function*(agentId: string, guildNodeId: string) {
+    const lookUpGuild = Effect.fn("Sessions.guild")(function*(agentId: string, guildNodeId: string) {
       yield* annotateSpan({ agent: agentId, guild: guildNodeId })
       const first = yield* cache.get(agentId)
       const access = guildAccess(first, guildNodeId)
@@ -144,6 +155,17 @@ export class Sessions extends Effect.Service<Sessions>()("plexum-fabric/Sessions
         onSome: Effect.succeed
       })
     })
+
+    /** The held login's access when it has this guild; else the Cache (and perhaps a login). */
+    const guild = (agentId: string, guildNodeId: string): Effect.Effect<GuildAccess, SessionError> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const current = held.get(agentId)
+        if (current !== undefined && now < current.until) {
+          const access = guildAccess(current.session, guildNodeId)
+          if (Option.isSome(access)) return Effect.succeed(access.value)
+        }
+        return lookUpGuild(agentId, guildNodeId)
+      })
 
     const warmAgent = (agentId: string) =>
       profile.identities.get(agentId)?.enabled === true
