@@ -319,8 +319,8 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
       }
     }
 
-    /** Reads a JSON body whole, and none of one declared over the bound. */
-    const jsonLimit = (max: number) => (headers: TransportHeaders) => ((declaredLength(headers) ?? 0) > max ? 0 : max)
+    /** A JSON body is read whole up to the bound, and none of one declared over it. */
+    const jsonLimit = (headers: TransportHeaders, max: number) => ((declaredLength(headers) ?? 0) > max ? 0 : max)
 
     const fromTransport = (request: RequestTarget, policy: RequestPolicyShape, failure: TransportFailure): Retryable | FabricError => {
       if (failure.kind === "invalid_url") return badUrl(request)
@@ -338,16 +338,15 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
 
     /**
      * Sends `request`, retrying what the contract calls transient; `onOk` reads a 2xx answer,
-     * of which the transport read at most `okLimit(headers)` bytes.
+     * of which the transport read at most `okLimit(headers, max_response_mib in bytes)` bytes.
      */
     const exchange = <A>(
       request: RequestTarget,
-      okLimit: (headers: TransportHeaders) => number,
+      okLimit: (headers: TransportHeaders, max: number) => number,
       onOk: (answer: TransportAnswer, maxBytes: number) => Effect.Effect<A, FabricError>
     ): Effect.Effect<A, FabricError> =>
       traced(request, Effect.flatMap(Effect.zip(RequestPolicy, encodeBody(request)), ([policy, encoded]) => {
         const max = policy.maxResponseBytes
-        const refusalLimit = jsonLimit(max)
         const sent = {
           method: methodOf(request.route),
           url: urlOf(request),
@@ -355,7 +354,7 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
           body: encoded.body,
           timeout: policy.timeout,
           readLimit: (status: number, headers: TransportHeaders) =>
-            statusRule(status) === "ok" ? okLimit(headers) : refusalLimit(headers)
+            statusRule(status) === "ok" ? okLimit(headers, max) : jsonLimit(headers, max)
         }
         let attempts = 0
         /** One exchange: status and body within the timeout. */
@@ -410,7 +409,7 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
      * route and what to do. Never logs a token or a body.
      */
     const request = <A, I>(request: FabricRequest<A, I>): Effect.Effect<A, FabricError> =>
-      Effect.flatMap(RequestPolicy, (policy) => exchange(request, jsonLimit(policy.maxResponseBytes), readJson(request)))
+      exchange(request, jsonLimit, readJson(request))
 
     /**
      * Fetches raw bytes (an attachment), reading at most `capFor(content type)` of them: past

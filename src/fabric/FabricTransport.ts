@@ -17,7 +17,7 @@
  * it wait for a connection that is already open (within their own timeout).
  */
 import { Context, Data, Duration, Effect, Layer } from "effect"
-import { Agent, request } from "undici"
+import { Agent, request as undiciRequest } from "undici"
 
 /** Concurrent requests per origin; more wait for a free connection. */
 export const CONNECTIONS_PER_ORIGIN = 32
@@ -110,9 +110,9 @@ const readBody = async (body: Body, declared: number | undefined, limit: number)
 const invalidUrl = (error: unknown) =>
   error instanceof TypeError || (error as { code?: string } | undefined)?.code === "UND_ERR_INVALID_ARG"
 
-const send = (agent: Agent) => (exchange: TransportRequest): Effect.Effect<TransportAnswer, TransportFailure> =>
+const send = (agent: Agent) => (request: TransportRequest): Effect.Effect<TransportAnswer, TransportFailure> =>
   Effect.async<TransportAnswer, TransportFailure>((resume, interrupted) => {
-    const timeout = AbortSignal.timeout(Duration.toMillis(exchange.timeout))
+    const timeout = AbortSignal.timeout(Duration.toMillis(request.timeout))
     let status: number | undefined
     const failed = (error: unknown) => {
       if (interrupted.aborted) return
@@ -123,13 +123,13 @@ const send = (agent: Agent) => (exchange: TransportRequest): Effect.Effect<Trans
         })
       ))
     }
-    let sent: ReturnType<typeof request>
+    let sent: ReturnType<typeof undiciRequest>
     try {
-      sent = request(exchange.url, {
+      sent = undiciRequest(request.url, {
         dispatcher: agent,
-        method: exchange.method,
-        headers: exchange.headers,
-        body: exchange.body ?? null,
+        method: request.method,
+        headers: request.headers,
+        body: request.body ?? null,
         signal: AbortSignal.any([interrupted, timeout])
       })
     } catch (error) {
@@ -138,7 +138,7 @@ const send = (agent: Agent) => (exchange: TransportRequest): Effect.Effect<Trans
     sent.then((response) => {
       status = response.statusCode
       const headers = flatHeaders(response.headers)
-      return readBody(response.body, declaredLength(headers), exchange.readLimit(response.statusCode, headers)).then(
+      return readBody(response.body, declaredLength(headers), request.readLimit(response.statusCode, headers)).then(
         ({ bytes, complete }) => resume(Effect.succeed({ status: response.statusCode, headers, body: bytes, complete }))
       )
     }).catch(failed)
