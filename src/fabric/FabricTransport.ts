@@ -113,8 +113,17 @@ const invalidUrl = (error: unknown) =>
 const send = (agent: Agent) => (request: TransportRequest): Effect.Effect<TransportAnswer, TransportFailure> =>
   Effect.async<TransportAnswer, TransportFailure>((resume, interrupted) => {
     const timeout = AbortSignal.timeout(Duration.toMillis(request.timeout))
+    // Either ends the request: the fiber's interruption or the timeout. (By hand: AbortSignal.any
+    // is Node 20.3+, and the plugin runs on any Node 20.)
+    const abort = new AbortController()
+    const stop = () => abort.abort()
+    interrupted.addEventListener("abort", stop, { once: true })
+    timeout.addEventListener("abort", stop, { once: true })
+    // Settled: the timeout's signal must not be kept alive by its listener until it fires.
+    const settle = () => timeout.removeEventListener("abort", stop)
     let status: number | undefined
     const failed = (error: unknown) => {
+      settle()
       if (interrupted.aborted) return
       resume(Effect.fail(
         new TransportFailure({
@@ -130,7 +139,7 @@ const send = (agent: Agent) => (request: TransportRequest): Effect.Effect<Transp
         method: request.method,
         headers: request.headers,
         body: request.body ?? null,
-        signal: AbortSignal.any([interrupted, timeout])
+        signal: abort.signal
       })
     } catch (error) {
       return failed(error)
@@ -139,7 +148,10 @@ const send = (agent: Agent) => (request: TransportRequest): Effect.Effect<Transp
       status = response.statusCode
       const headers = flatHeaders(response.headers)
       return readBody(response.body, declaredLength(headers), request.readLimit(response.statusCode, headers)).then(
-        ({ bytes, complete }) => resume(Effect.succeed({ status: response.statusCode, headers, body: bytes, complete }))
+        ({ bytes, complete }) => {
+          settle()
+          resume(Effect.succeed({ status: response.statusCode, headers, body: bytes, complete }))
+        }
       )
     }).catch(failed)
   })
