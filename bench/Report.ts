@@ -30,6 +30,9 @@ const fmt = (value: number) =>
 
 const cell = (s: Spread | undefined) => s === undefined ? "" : `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`
 
+/** A difference in ms with its sign: "+0.188 ms", "−545 ms". */
+const signedMs = (ms: number, digits: number) => `${ms < 0 ? "−" : "+"}${Math.abs(ms).toFixed(digits)} ms`
+
 const hotRows = (r: HotPathResult): Array<Row> => {
   const ratio = r.throughput.plugin.per_second.median / r.throughput.raw.per_second.median
   const rows: Array<Row> = [{
@@ -118,7 +121,7 @@ const hotRows = (r: HotPathResult): Array<Row> => {
         unit: "ms",
         plugin: side.plugin[metric],
         raw: side.raw[metric],
-        comparison: `+${added.toFixed(3)} ms`,
+        comparison: signedMs(added, 3),
         target: strict && limit !== undefined ? `added ≤ ${limit} ms` : undefined,
         pass: strict && limit !== undefined ? added <= limit : undefined
       })
@@ -148,7 +151,7 @@ const fleetRows = (r: FleetResult): Array<Row> => {
 
 const startupRows = (r: StartupResult): Array<Row> => [
   { scenario: "5 start-up", metric: "spawn → initialize answered", unit: "ms", plugin: r.plugin.initialize_ms },
-  { scenario: "5 start-up", metric: "spawn → first message", unit: "ms", plugin: r.plugin.first_message_ms, raw: r.raw.first_message_ms, comparison: `+${(r.plugin.first_message_ms.median - r.raw.first_message_ms.median).toFixed(0)} ms` }
+  { scenario: "5 start-up", metric: "spawn → first message", unit: "ms", plugin: r.plugin.first_message_ms, raw: r.raw.first_message_ms, comparison: signedMs(r.plugin.first_message_ms.median - r.raw.first_message_ms.median, 0) }
 ]
 
 export const rowsOf = (results: Results): Array<Row> => [
