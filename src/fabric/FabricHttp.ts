@@ -9,9 +9,9 @@
  * caller holding the profile provides its own without this service depending on the profile
  * (the register command logs in before any profile is loaded).
  */
-import { Clock, Context, Data, Duration, Effect, FiberRef, Metric, MetricLabel, Option, ParseResult, Redacted, Schedule, Schema } from "effect"
+import { Clock, Context, Data, Duration, Effect, Metric, MetricLabel, Option, ParseResult, Redacted, Schedule, Schema } from "effect"
 import { restCalls } from "../telemetry/Metrics.js"
-import { annotateSpan, Attr, fabricRestSpan } from "../telemetry/Spans.js"
+import { annotateSpan, Attr, fabricRestSpan, withSpanWhileTracing } from "../telemetry/Spans.js"
 import { ErrorBody, RETRY_AFTER_HEADER, type RouteName, RouteTemplates, statusRule } from "./FabricContract.js"
 import { FabricError } from "./FabricError.js"
 import { declaredLength, FabricTransport, type TransportAnswer, type TransportFailure, type TransportHeaders } from "./FabricTransport.js"
@@ -390,13 +390,10 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
 
     /** A span per call while spans are on; while they are off, not even a no-op one. */
     const traced = <A, E>(request: RequestTarget, self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      Effect.flatMap(FiberRef.get(FiberRef.currentTracerEnabled), (enabled) =>
-        enabled
-          ? Effect.withSpan(self, fabricRestSpan(RouteTemplates[request.route]), {
-            kind: "client",
-            attributes: { [Attr.httpMethod]: methodOf(request.route), [Attr.route]: RouteTemplates[request.route] }
-          })
-          : self)
+      withSpanWhileTracing(self, fabricRestSpan(RouteTemplates[request.route]), {
+        kind: "client",
+        attributes: { [Attr.httpMethod]: methodOf(request.route), [Attr.route]: RouteTemplates[request.route] }
+      })
 
     /** How a 2xx answer is read: its JSON, refused when over the policy's bound, decoded with the request's schema. */
     const readJson = <A, I>(request: FabricRequest<A, I>) => (answer: TransportAnswer, max: number) =>

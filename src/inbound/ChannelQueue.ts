@@ -11,12 +11,12 @@
  * Order: a socket session decides and hands on its batches one after another, so each channel's
  * notifications reach the writer in the order they were decided; the writer keeps that order.
  */
-import { Effect, FiberRef, type Metric, MetricLabel, Option, type Tracer } from "effect"
+import { Effect, type Metric, MetricLabel, Option, type Tracer } from "effect"
 import type { Channel } from "../fabric/FabricContract.js"
 import { HostApi } from "../host/HostApi.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
 import { messagesDelivered, messagesDropped, messagesReceived } from "../telemetry/Metrics.js"
-import { Attr, inboundRootOptions, SpanNames } from "../telemetry/Spans.js"
+import { Attr, inboundRootOptions, SpanNames, tracing } from "../telemetry/Spans.js"
 import { Batch, type DropReason } from "./Batch.js"
 import { ChannelState } from "./ChannelState.js"
 import { Cursor } from "./Cursor.js"
@@ -166,7 +166,7 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
         })
       },
       /** True when spans are exported (the batch then records each message's outcome). */
-      tracing: FiberRef.get(FiberRef.currentTracerEnabled)
+      tracing
     } as const
   })
 }) {}

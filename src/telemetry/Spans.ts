@@ -62,7 +62,17 @@ export const Attr = {
  * storm about 3 % of its CPU, and more in garbage.
  */
 export const annotateSpan = (attributes: Readonly<Record<string, unknown>>): Effect.Effect<void> =>
-  Effect.flatMap(FiberRef.get(FiberRef.currentTracerEnabled), (enabled) => enabled ? Effect.annotateCurrentSpan(attributes) : Effect.void)
+  Effect.flatMap(tracing, (enabled) => enabled ? Effect.annotateCurrentSpan(attributes) : Effect.void)
+
+/** True while spans are made (an exporter is configured). */
+export const tracing: Effect.Effect<boolean> = FiberRef.get(FiberRef.currentTracerEnabled)
+
+/**
+ * `Effect.withSpan` while spans are on; while they are off, `self` alone. Effect's own makes a
+ * no-op span and its finalizer even then, which a REST call made thousands of times pays for.
+ */
+export const withSpanWhileTracing = <A, E, R>(self: Effect.Effect<A, E, R>, name: string, options?: Tracer.SpanOptions): Effect.Effect<A, E, R> =>
+  Effect.flatMap(tracing, (enabled) => (enabled ? Effect.withSpan(self, name, options) : self))
 
 /** A Link pointing at `span` (typically the `socket.session` span that received a message). */
 export const linkTo = (
