@@ -18,6 +18,9 @@ export interface GuildRef {
   readonly guildNodeId: string
 }
 
+/** One string per (agent, guild), for maps keyed by it. */
+export const guildKey = (ref: GuildRef): string => `${ref.agentId}\u0000${ref.guildNodeId}`
+
 export interface HistoryQuery {
   readonly after?: string
   readonly before?: string

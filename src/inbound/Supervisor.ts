@@ -9,7 +9,7 @@
  * socket and ends every fiber.
  */
 import { Clock, Duration, Effect, FiberMap, Metric, Option, Ref } from "effect"
-import type { GuildRef } from "../fabric/FabricApi.js"
+import { type GuildRef, guildKey } from "../fabric/FabricApi.js"
 import { GuildSocket, type SocketClosed } from "../fabric/GuildSocket.js"
 import { HostApi } from "../host/HostApi.js"
 import { PresenceSync } from "../presence/PresenceSync.js"
@@ -42,8 +42,6 @@ export const unsupervisedAgents = (profile: LoadedProfile): ReadonlyArray<string
 
 /** A token this close to its expiry is treated as expired: clocks differ a little. */
 const TOKEN_EXPIRY_MARGIN_MS = 5_000
-
-const guildKey = (ref: GuildRef) => `${ref.agentId}\u0000${ref.guildNodeId}`
 
 /** How one socket session ended: the reconnect policy's input. */
 interface Ended extends SessionEnd {

@@ -8,13 +8,11 @@
  * presence rules (its sockets are closing anyway).
  */
 import { Duration, Effect, type Scope } from "effect"
-import { FabricApi, type GuildRef } from "../fabric/FabricApi.js"
+import { FabricApi, type GuildRef, guildKey } from "../fabric/FabricApi.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
 
 /** The share of the 5 s stop budget the offline calls may take, all together. */
 export const OFFLINE_BUDGET = Duration.seconds(2)
-
-const guildKey = (ref: GuildRef) => `${ref.agentId}\u0000${ref.guildNodeId}`
 
 export class PresenceSync extends Effect.Service<PresenceSync>()("plexum-fabric/PresenceSync", {
   scoped: Effect.gen(function*() {
