@@ -25,8 +25,6 @@ import { Typing } from "../presence/Typing.js"
 import { releaseAll } from "./Decide.js"
 import type { Recipient } from "./Notification.js"
 
-const stateKey = (agentId: string, guildNodeId: string, channelId: string) => `${agentId}\u0000${guildNodeId}\u0000${channelId}`
-
 const reasonTags = new Map<DropReason, ReadonlyArray<MetricLabel.MetricLabel>>()
 const reasonTag = (reason: DropReason) => {
   let tags = reasonTags.get(reason)
@@ -58,7 +56,18 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
     const store = yield* CursorStore
     const typing = yield* Typing
     const { config } = yield* ActiveProfile
-    const states = new Map<string, ChannelState>()
+    /**
+     * Every state, by agent, guild node and channel: looked up per message with the ids as they
+     * are (a string keeps its hash), no key string built per message.
+     */
+    const states = new Map<string, Map<string, Map<string, ChannelState>>>()
+    const channelsOf = (agentId: string, guildNodeId: string): Map<string, ChannelState> => {
+      let guilds = states.get(agentId)
+      if (guilds === undefined) states.set(agentId, guilds = new Map())
+      let channels = guilds.get(guildNodeId)
+      if (channels === undefined) guilds.set(guildNodeId, channels = new Map())
+      return channels
+    }
 
     /**
      * After the batch's lines are handed on, in one synchronous step: the counters, and every
@@ -108,7 +117,11 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
         const batch = new Batch("socket", false, 0)
-        for (const state of states.values()) if (state.coalescer.size > 0) releaseAll(state, batch)
+        for (const guilds of states.values()) {
+          for (const channels of guilds.values()) {
+            for (const state of channels.values()) if (state.coalescer.size > 0) releaseAll(state, batch)
+          }
+        }
         return batch.lines.length === 0 ? Effect.void : host.inboundLines(batch.lines).pipe(Effect.zipRight(Effect.sync(() => unsafeCount(batch))))
       })
     )
@@ -127,8 +140,8 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
     return {
       /** The state of one (agent, channel), made with `initial` as its cursor on first use. */
       stateOf: (recipient: Recipient, channel: Channel, initial: () => Cursor): ChannelState => {
-        const key = stateKey(recipient.agentId, recipient.guildNodeId, channel.id)
-        let state = states.get(key)
+        const channels = channelsOf(recipient.agentId, recipient.guildNodeId)
+        let state = channels.get(channel.id)
         if (state === undefined) {
           // A position stored by an earlier run wins: what was posted meanwhile is delivered.
           const stored = store.unsafeGet({ agentId: recipient.agentId, guildNodeId: recipient.guildNodeId, channelId: channel.id })
@@ -139,7 +152,7 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
             stored === undefined ? initial() : Cursor.After({ messageId: stored }),
             config
           )
-          states.set(key, state)
+          channels.set(channel.id, state)
         } else if (state.channel !== channel) {
           state.channel = channel
         }
@@ -147,10 +160,10 @@ export class ChannelQueue extends Effect.Service<ChannelQueue>()("plexum-fabric/
       },
       /** The state of one (agent, channel), if it has one. */
       find: (agentId: string, guildNodeId: string, channelId: string): ChannelState | undefined =>
-        states.get(stateKey(agentId, guildNodeId, channelId)),
+        states.get(agentId)?.get(guildNodeId)?.get(channelId),
       /** The agent left the channel: its state goes, so the map stays bounded by membership. */
       forget: (agentId: string, guildNodeId: string, channelId: string): void => {
-        states.delete(stateKey(agentId, guildNodeId, channelId))
+        states.get(agentId)?.get(guildNodeId)?.delete(channelId)
       },
       /**
        * Hands a decided batch on: its lines to the stdout writer in one offer (suspending while

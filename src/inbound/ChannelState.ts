@@ -8,6 +8,7 @@ import type { Channel, Message } from "../fabric/FabricContract.js"
 import type { Binding } from "../profile/ProfileSchema.js"
 import { Coalescer } from "./Coalescer.js"
 import { Cursor } from "./Cursor.js"
+import type { HandledRun } from "./HandledRun.js"
 import { HistoryBuffer } from "./History.js"
 
 /**
@@ -26,8 +27,7 @@ export interface ConversationSettings {
 }
 
 export class ChannelState {
-  /** The channel as last listed (its `x_type` and name). */
-  channel: Channel
+  private listed: Channel
   /** Record-only messages for the next notification (`fabric.history`). */
   readonly history: HistoryBuffer<Message>
   /** Waking messages waiting for their burst to end (`coalesce_ms`). */
@@ -48,16 +48,22 @@ export class ChannelState {
    * was given: the continuity check reads forward from here. Undefined until one is known.
    */
   checkedThrough: string | undefined
-  /** Ids handled since `checkedThrough` (live or caught up): a history message not among them was never brought. */
-  handled = new Set<string>()
+  /**
+   * Ids handled since `checkedThrough` (live or caught up), in the order handled: a history
+   * message not among them was never brought. An array, not a set: per message it is one push,
+   * and a check walks it beside the history, which lists the same ids in the same order.
+   */
+  handled: Array<string> = []
   /** The ids a check under way compares against (`handled` restarts empty meanwhile). */
-  checking: Set<string> | undefined
+  checking: HandledRun | undefined
   /** An early check was asked for and has not started yet. */
   checkRequested = false
   /** Messages whose range was given up unchecked (see CHECK_EARLY_AT), for the operator. */
   unverified = 0
   /** The binding notifications of this channel go to; undefined: not looked up yet; null: none. */
   route: Binding | null | undefined
+  /** The start of this channel's notification lines (Notification.inboundPrefix), once routed. */
+  linePrefix: string | undefined
 
   constructor(
     readonly agentId: string,
@@ -66,15 +72,25 @@ export class ChannelState {
     cursor: Cursor,
     settings: ConversationSettings
   ) {
-    this.channel = channel
+    this.listed = channel
     this.history = new HistoryBuffer(settings.history_limit)
     this.coalescer = new Coalescer(settings.coalesce_ms, settings.coalesce_max_messages)
     this.position = cursor
     this.checkedThrough = cursor._tag === "After" ? cursor.messageId : undefined
   }
 
+  /** The channel as last listed (its `x_type` and name). */
+  get channel(): Channel {
+    return this.listed
+  }
+
+  set channel(channel: Channel) {
+    this.listed = channel
+    this.linePrefix = undefined
+  }
+
   get channelId(): string {
-    return this.channel.id
+    return this.listed.id
   }
 
   /** Where catch-up resumes. */
@@ -99,27 +115,23 @@ export class ChannelState {
       this.checkedThrough = messageId
       return
     }
-    this.handled.add(messageId)
-    if (this.handled.size >= 2 * CHECK_EARLY_AT) {
+    this.handled.push(messageId)
+    if (this.handled.length >= 2 * CHECK_EARLY_AT) {
       // Checks cannot keep up with this channel: give the range up rather than grow.
-      this.unverified += this.handled.size
+      this.unverified += this.handled.length
       this.verified(messageId)
     }
-  }
-
-  wasHandled(messageId: string): boolean {
-    return this.handled.has(messageId) || this.checking?.has(messageId) === true
   }
 
   /** Everything up to `messageId` is verified: the next check starts there. */
   verified(messageId: string): void {
     this.checkedThrough = messageId
-    this.handled = new Set()
+    this.handled = []
     this.checking = undefined
   }
 
   /** True when the ids handled since the last check call for one now. */
   get wantsCheck(): boolean {
-    return !this.checkRequested && this.checking === undefined && this.handled.size >= CHECK_EARLY_AT
+    return !this.checkRequested && this.checking === undefined && this.handled.length >= CHECK_EARLY_AT
   }
 }

@@ -14,6 +14,7 @@ import { Batch } from "./Batch.js"
 import type { CatchUpSession } from "./CatchUp.js"
 import type { ChannelState } from "./ChannelState.js"
 import { decideMessage } from "./Decide.js"
+import { HandledRun } from "./HandledRun.js"
 
 /** Pages a check may read beyond what the handled ids account for, before it gives up this round. */
 const SLACK_PAGES = 5
@@ -26,15 +27,15 @@ export class Continuity extends Effect.Service<Continuity>()("plexum-fabric/Cont
     const check = (session: CatchUpSession, state: ChannelState, channel: Channel) =>
       Effect.suspend(() => {
         const from = state.checkedThrough
-        if (from === undefined || state.cursor._tag !== "After" || state.checking !== undefined || state.handled.size === 0) {
+        if (from === undefined || state.cursor._tag !== "After" || state.checking !== undefined || state.handled.length === 0) {
           return Effect.succeed(0)
         }
         const until = state.cursor.messageId
-        const checking = state.handled
+        const checking = new HandledRun(state.handled)
         state.checkRequested = false
         state.checking = checking
-        state.handled = new Set()
-        const maxPages = Math.ceil(checking.size / HISTORY_LIMIT_MAX) + SLACK_PAGES
+        state.handled = []
+        const maxPages = Math.ceil(checking.ids.length / HISTORY_LIMIT_MAX) + SLACK_PAGES
         return Effect.gen(function*() {
           let after = from
           let late = 0
@@ -43,7 +44,7 @@ export class Continuity extends Effect.Service<Continuity>()("plexum-fabric/Cont
             const batch = new Batch("late", session.tracing, yield* Clock.currentTimeMillis)
             let reached = !page.has_more || page.messages.length === 0
             for (const message of page.messages) {
-              if (!state.wasHandled(message.id)) decideMessage(session.view, state, channel, message, batch)
+              if (!checking.has(message.id)) decideMessage(session.view, state, channel, message, batch)
               if (message.id === until) {
                 reached = true
                 break
@@ -66,8 +67,7 @@ export class Continuity extends Effect.Service<Continuity>()("plexum-fabric/Cont
             Effect.sync(() => {
               // Not checked: the ids go back, the next check covers the range again.
               if (state.checking === checking) {
-                for (const id of state.handled) checking.add(id)
-                state.handled = checking
+                state.handled = checking.ids.concat(state.handled)
                 state.checking = undefined
               }
             })

@@ -14,9 +14,8 @@ import type { Batch } from "./Batch.js"
 import type { ChannelState } from "./ChannelState.js"
 import { type Burst, catchUpBursts, mergeBurst } from "./Coalescer.js"
 import type { AgentMemory } from "./Dedup.js"
-import { memoryKey } from "./Dedup.js"
 import { decodeEvent } from "./InboundEvent.js"
-import { type Extras, inboundLine, type Recipient, toInbound } from "./Notification.js"
+import { type Extras, inboundLine, inboundPrefix, type Recipient } from "./Notification.js"
 import { type AgentLoopGuard, isAgentAuthor, type OncePer, pairKey, type Refusal, type WakeAdmission } from "./WakeAdmission.js"
 import { isOwnMessage, wakes } from "./WakeGate.js"
 
@@ -66,7 +65,8 @@ const deliverBurst = (
     late: flag === "late",
     edited: flag === "edited"
   }
-  batch.deliver(inboundLine(toInbound(binding, state, state.channel, newest, extras)), state, burst)
+  state.linePrefix ??= inboundPrefix(binding, state, state.channel)
+  batch.deliver(inboundLine(state.linePrefix, newest, extras), state, burst)
 }
 
 /** Bursts the coalescer released: each with the history before its newest message. */
@@ -131,8 +131,7 @@ export const decideMessage = (
   batch: Batch
 ): void => {
   batch.received += 1
-  const key = memoryKey(view.recipient.guildNodeId, message.id)
-  if (!view.memory.seen.add(key)) return batch.drop("duplicate", message.id)
+  if (!view.memory.seen.add(message.id)) return batch.drop("duplicate", message.id)
   const late = batch.source === "late"
   // A late message is older than the cursor: the cursor stays where socket order put it.
   if (!late) state.handle(message.id)
@@ -162,7 +161,7 @@ export const decideMessage = (
   ) {
     return refuse(view, view.admission.loopRefusal(), message, batch)
   }
-  view.memory.delivered.add(key)
+  view.memory.delivered.add(message.id)
   if (late) return deliverBurst(state, [message], seq, batch, "late")
   if (state.coalescer.windowMs <= 0) return deliverBurst(state, [message], seq, batch)
   if (batch.source === "catchup" && state.coalescer.windowMs > 0) {
@@ -190,10 +189,9 @@ export const flushCaughtUp = (state: ChannelState, batch: Batch): void => {
  * leaves the history buffer. Any other edit changes nothing.
  */
 export const decideEdit = (view: SessionView, state: ChannelState, channel: Channel, message: Message, batch: Batch): void => {
-  const key = memoryKey(view.recipient.guildNodeId, message.id)
   if (
     isOwnMessage(message.author_id, view.recipient.userId) ||
-    view.memory.delivered.has(key) ||
+    view.memory.delivered.has(message.id) ||
     !wakes(channel.x_type, message, view.recipient.userId) ||
     view.admission.refusal(channel.x_type, message.author_id) !== undefined ||
     routeOf(view.bindings, state) === null
@@ -205,8 +203,8 @@ export const decideEdit = (view: SessionView, state: ChannelState, channel: Chan
   ) {
     return refuse(view, view.admission.loopRefusal(), message, batch)
   }
-  view.memory.delivered.add(key)
-  view.memory.seen.add(key)
+  view.memory.delivered.add(message.id)
+  view.memory.seen.add(message.id)
   state.history.remove(message.id)
   // No history: what was recorded came after the original message.
   deliverBurst(state, [message], 0, batch, "edited")
@@ -224,7 +222,7 @@ export const skipMessage = (
   batch: Batch
 ): boolean => {
   batch.received += 1
-  if (!view.memory.seen.add(memoryKey(view.recipient.guildNodeId, message.id))) {
+  if (!view.memory.seen.add(message.id)) {
     batch.drop("duplicate", message.id)
     return false
   }

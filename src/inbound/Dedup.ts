@@ -6,30 +6,32 @@
  */
 import { Effect } from "effect"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
-import { IdRing } from "./IdRing.js"
+import { IdRing, type ScopedIds } from "./IdRing.js"
 
-/** One agent's memory. Keys carry the guild: message ids are only unique within a guild node. */
+/**
+ * One agent's memory of the messages of one guild node (message ids are only unique within a
+ * node); the capacity is the agent's, shared by all its guilds.
+ */
 export interface AgentMemory {
   /** Every message handled (delivered, recorded or dropped): a second copy is a duplicate. */
-  readonly seen: IdRing
+  readonly seen: ScopedIds
   /** Messages delivered to the agent (as `message_id` or merged into a burst): an edit of one never wakes. */
-  readonly delivered: IdRing
+  readonly delivered: ScopedIds
 }
-
-export const memoryKey = (guildNodeId: string, messageId: string) => `${guildNodeId}\u0000${messageId}`
 
 export class Dedup extends Effect.Service<Dedup>()("plexum-fabric/Dedup", {
   effect: Effect.gen(function*() {
     const capacity = (yield* ActiveProfile).config.dedup_capacity
-    const byAgent = new Map<string, AgentMemory>()
+    const byAgent = new Map<string, { readonly seen: IdRing; readonly delivered: IdRing }>()
     return {
-      memoryOf: (agentId: string): AgentMemory => {
-        let memory = byAgent.get(agentId)
-        if (memory === undefined) {
-          memory = { seen: new IdRing(capacity), delivered: new IdRing(capacity) }
-          byAgent.set(agentId, memory)
+      /** The agent's memory of the messages of `guildNodeId`. */
+      memoryOf: (agentId: string, guildNodeId: string): AgentMemory => {
+        let rings = byAgent.get(agentId)
+        if (rings === undefined) {
+          rings = { seen: new IdRing(capacity), delivered: new IdRing(capacity) }
+          byAgent.set(agentId, rings)
         }
-        return memory
+        return { seen: rings.seen.scope(guildNodeId), delivered: rings.delivered.scope(guildNodeId) }
       }
     } as const
   })

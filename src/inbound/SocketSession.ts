@@ -90,7 +90,7 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
           const found: Array<readonly [ChannelState, Channel]> = []
           for (const channel of channels) {
             const state = queue.find(session.ref.agentId, session.ref.guildNodeId, channel.id)
-            if (state !== undefined && state.handled.size > 0) found.push([state, channel])
+            if (state !== undefined && state.handled.length > 0) found.push([state, channel])
           }
           return found
         }
@@ -186,7 +186,7 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
         const view: SessionView = {
           recipient,
           bindings: profile.bindings,
-          memory: dedup.memoryOf(ref.agentId),
+          memory: dedup.memoryOf(ref.agentId, ref.guildNodeId),
           admission: policies.admissionOf(ref.agentId),
           loopGuard: policies.loopGuard,
           refusalInfo: policies.refusalInfo,

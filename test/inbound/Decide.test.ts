@@ -4,11 +4,13 @@
  * deciding stops for I/O.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { Schema } from "effect"
 import type { Channel, Message } from "../../src/fabric/FabricContract.js"
 import type { SocketEvent } from "../../src/fabric/GuildSocket.js"
-import type { Inbound } from "../../src/host/HostProtocol.js"
+import { Inbound, Methods } from "../../src/host/HostProtocol.js"
 import { Batch } from "../../src/inbound/Batch.js"
 import { ChannelState } from "../../src/inbound/ChannelState.js"
+import { mergeBurst } from "../../src/inbound/Coalescer.js"
 import { Cursor } from "../../src/inbound/Cursor.js"
 import {
   decideEvents,
@@ -20,8 +22,9 @@ import {
   type SessionView,
   skipMessage
 } from "../../src/inbound/Decide.js"
+import { HandledRun } from "../../src/inbound/HandledRun.js"
 import { IdRing } from "../../src/inbound/IdRing.js"
-import { toInbound } from "../../src/inbound/Notification.js"
+import { type Extras, inboundLine, inboundPrefix } from "../../src/inbound/Notification.js"
 import { AgentLoopGuard, OncePer, WakeAdmission } from "../../src/inbound/WakeAdmission.js"
 import { type Binding, defaultConfig, type PluginConfig } from "../../src/profile/ProfileSchema.js"
 
@@ -50,7 +53,7 @@ const world = (bindings: ReadonlyArray<Binding> = [binding], config: Partial<Plu
   const view: SessionView = {
     recipient,
     bindings,
-    memory: { seen: new IdRing(100), delivered: new IdRing(100) },
+    memory: { seen: new IdRing(100).scope("g_1"), delivered: new IdRing(100).scope("g_1") },
     admission: new WakeAdmission(settings, "a1"),
     loopGuard: new AgentLoopGuard(),
     refusalInfo: new OncePer(3_600_000),
@@ -172,15 +175,23 @@ describe("skipMessage", () => {
   })
 })
 
-describe("toInbound", () => {
-  it("fills the whole fabric block and derives the session id from the channel", () => {
+describe("inboundLine", () => {
+  const lineOf = (m: Message, extras?: Extras, channel: Channel = team) =>
+    JSON.parse(inboundLine(inboundPrefix(binding, recipient, channel), m, extras))
+
+  it("is one JSON-RPC notification line: the whole fabric block, the session id derived from the channel", () => {
     const m = message(team, {
       wakeup: true,
       reply_to: "m_0",
       attachments: [{ id: "at_1", name: "a.txt", mime: "text/plain", size: 3, url: "http://x/a" }],
       command: { name: "ask", args: "why" }
     })
-    expect(toInbound(binding, recipient, team, m)).toEqual({
+    const line = inboundLine(inboundPrefix(binding, recipient, team), m)
+    expect(line.endsWith("}\n")).toBe(true)
+    expect(line.indexOf("\n")).toBe(line.length - 1)
+    const parsed = JSON.parse(line)
+    expect([parsed.jsonrpc, parsed.method, "id" in parsed]).toEqual(["2.0", Methods.inbound, false])
+    expect(parsed.params).toEqual({
       channel_name: "fabric-team",
       message: m.content,
       session_id: "s_fab_c_team",
@@ -199,12 +210,50 @@ describe("toInbound", () => {
         command: m.command
       }
     })
+    expect(Schema.decodeUnknownSync(Inbound, { onExcessProperty: "error" })(parsed.params)).toEqual(parsed.params)
   })
 
   it("leaves out empty optional fields", () => {
-    const fabric = toInbound(binding, recipient, team, message(team, { reply_to: null, attachments: [], command: null })).fabric
+    const { fabric } = lineOf(message(team, { reply_to: null, attachments: [], command: null })).params
     expect(Object.keys(fabric)).not.toEqual(expect.arrayContaining(["reply_to"]))
-    expect("attachments" in fabric || "command" in fabric || "late" in fabric).toBe(false)
+    expect("attachments" in fabric || "command" in fabric || "late" in fabric || "history" in fabric).toBe(false)
+  })
+
+  it("carries the v1.1 fields: history, a coalesced burst, late, edited", () => {
+    const [first, second] = [message(team, { wakeup: true }), message(team, { wakeup: true, content: "second" })]
+    const context = [message(team)]
+    const { params } = lineOf(second, { merged: mergeBurst([first, second]), history: context, late: true, edited: true })
+    expect(params.message).toBe(`${first.content}\n${second.content}`)
+    expect(params.fabric).toMatchObject({ message_id: second.id, coalesced_message_ids: [first.id], history: context, late: true, edited: true })
+    expect(Schema.decodeUnknownSync(Inbound, { onExcessProperty: "error" })(params)).toEqual(params)
+  })
+
+  it("escapes every text as JSON does, whatever it holds", () => {
+    const odd = "quote \" backslash \\ newline \n tab \t nul \u0000 emoji 🦊 lone surrogate \ud800 U+2028 \u2028"
+    const m = message({ ...team, id: `c_${odd}` }, { content: odd, author_name: odd, reply_to: odd, command: { name: odd, args: odd } })
+    const { params } = lineOf(m, undefined, { ...team, id: `c_${odd}`, name: odd })
+    expect([params.message, params.fabric.author_name, params.fabric.reply_to, params.fabric.command]).toEqual([odd, odd, odd, { name: odd, args: odd }])
+    expect(params.fabric.channel_id).toBe(`c_${odd}`)
+  })
+
+  it("follows its channel: a channel listed again with another kind is encoded anew", () => {
+    const { states, view } = world()
+    decide(view, [created(message(team, { wakeup: true }))])
+    states.get(team.id)!.channel = { ...team, x_type: "public" }
+    const [line] = linesOf(decide(view, [created(message(team, { wakeup: true }))]))
+    expect(line!.fabric.channel_x_type).toBe("public")
+  })
+})
+
+describe("HandledRun", () => {
+  it("answers in history order: handled while the lists agree, not for a message the socket never brought", () => {
+    const run = new HandledRun(["m_1", "m_2", "m_4"])
+    expect(["m_1", "m_2", "m_3", "m_4", "m_5"].map((id) => run.has(id))).toEqual([true, true, false, true, false])
+  })
+
+  it("still answers when the socket brought the messages in another order than the history lists them", () => {
+    const run = new HandledRun(["m_2", "m_1", "m_3"])
+    expect(["m_1", "m_2", "m_9", "m_3"].map((id) => run.has(id))).toEqual([true, true, false, true])
   })
 })
 
@@ -213,9 +262,10 @@ describe("ChannelState", () => {
     const state = new ChannelState("a1", "g_1", team, Cursor.Beginning(), defaultConfig)
     state.handle("m_1")
     state.handle("m_2")
-    expect([state.checkedThrough, state.wasHandled("m_2"), state.wasHandled("m_1")]).toEqual(["m_1", true, false])
-    state.verified("m_2")
-    expect([state.checkedThrough, state.handled.size]).toEqual(["m_2", 0])
+    state.handle("m_3")
+    expect([state.checkedThrough, state.handled]).toEqual(["m_1", ["m_2", "m_3"]])
+    state.verified("m_3")
+    expect([state.checkedThrough, state.handled]).toEqual(["m_3", []])
   })
 
   it("starts the range at a stored cursor", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { Dedup, memoryKey } from "../../src/inbound/Dedup.js"
+import { Dedup } from "../../src/inbound/Dedup.js"
 import { IdRing } from "../../src/inbound/IdRing.js"
 import { ActiveProfile, defaultConfig } from "../../src/profile/ProfileSchema.js"
 
@@ -10,33 +10,50 @@ const withCapacity = (dedup_capacity: number) =>
   )
 
 describe("IdRing", () => {
-  it("remembers an id once", () => {
+  it("remembers an id once per scope", () => {
     const ring = new IdRing(10)
-    expect(ring.add("m_1")).toBe(true)
-    expect(ring.add("m_1")).toBe(false)
-    expect(ring.has("m_1")).toBe(true)
-    expect(ring.has("m_2")).toBe(false)
+    const g1 = ring.scope("g_1")
+    expect(g1.add("m_1")).toBe(true)
+    expect(g1.add("m_1")).toBe(false)
+    expect(ring.scope("g_1").has("m_1")).toBe(true)
+    expect(g1.has("m_2")).toBe(false)
+    // Ids are unique per guild node only: the same id in another scope is another message.
+    expect(ring.scope("g_2").add("m_1")).toBe(true)
   })
 
   it("remembers at most its capacity, forgetting the oldest first, over many turns of the ring", () => {
     const ring = new IdRing(3)
-    for (let i = 1; i <= 1000; i++) expect(ring.add(`m_${i}`)).toBe(true)
-    expect(["m_997", "m_998", "m_999", "m_1000"].map((id) => ring.has(id))).toEqual([false, true, true, true])
+    const g1 = ring.scope("g_1")
+    for (let i = 1; i <= 1000; i++) expect(g1.add(`m_${i}`)).toBe(true)
+    expect(["m_997", "m_998", "m_999", "m_1000"].map((id) => g1.has(id))).toEqual([false, true, true, true])
+  })
+
+  it("shares its capacity between scopes, forgetting the oldest whatever its scope", () => {
+    const ring = new IdRing(3)
+    const [g1, g2] = [ring.scope("g_1"), ring.scope("g_2")]
+    g1.add("m_1")
+    g2.add("m_2")
+    g1.add("m_3")
+    g2.add("m_4")
+    expect([g1.has("m_1"), g2.has("m_2"), g1.has("m_3"), g2.has("m_4")]).toEqual([false, true, true, true])
+    g2.add("m_5")
+    expect([g2.has("m_2"), g1.has("m_3"), g2.has("m_4"), g2.has("m_5")]).toEqual([false, true, true, true])
   })
 })
 
 describe("Dedup", () => {
-  it.effect("keeps one memory per agent, keyed by guild and message", () =>
+  it.effect("keeps one memory per agent, by guild and message, bounded by dedup_capacity per agent", () =>
     Effect.gen(function*() {
       const dedup = yield* Dedup
-      const a1 = dedup.memoryOf("a1")
-      expect(dedup.memoryOf("a1")).toBe(a1)
-      expect(a1.seen.add(memoryKey("g_1", "m_1"))).toBe(true)
-      expect(a1.seen.add(memoryKey("g_1", "m_1"))).toBe(false)
+      const a1 = dedup.memoryOf("a1", "g_1")
+      expect(a1.seen.add("m_1")).toBe(true)
+      expect(dedup.memoryOf("a1", "g_1").seen.add("m_1")).toBe(false)
       // Another agent sees the same message on its own socket; ids are unique per guild only.
-      expect(dedup.memoryOf("a2").seen.add(memoryKey("g_1", "m_1"))).toBe(true)
-      expect(a1.seen.add(memoryKey("g_2", "m_1"))).toBe(true)
-      expect(a1.seen.capacity).toBe(7)
-      expect(a1.delivered.capacity).toBe(7)
+      expect(dedup.memoryOf("a2", "g_1").seen.add("m_1")).toBe(true)
+      expect(dedup.memoryOf("a1", "g_2").seen.add("m_1")).toBe(true)
+      // The capacity (7) is the agent's, across its guilds: 1 + 1 + 6 more forget a1's first.
+      for (let i = 2; i <= 7; i++) a1.seen.add(`m_${i}`)
+      expect([a1.seen.has("m_1"), a1.seen.has("m_2")]).toEqual([false, true])
+      expect(a1.delivered.has("m_1")).toBe(false)
     }).pipe(Effect.provide(withCapacity(7))))
 })

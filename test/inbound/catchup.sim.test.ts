@@ -65,7 +65,7 @@ const fixture = (config: Partial<PluginConfig> = {}, postedBeforeStart = 0) =>
       Effect.map(sim.messages(guild.node_id, channelId), (all) => all.filter((m) => !wakingOnly || m.wakeup).map((m) => m.id))
 
     // What each agent keeps across catch-ups: its channel states and its memory.
-    const kept = new Map(AGENTS.map((id) => [id, { states: new Map<string, ChannelState>(), seen: new IdRing(10_000), delivered: new IdRing(10_000) }]))
+    const kept = new Map(AGENTS.map((id) => [id, { states: new Map<string, ChannelState>(), memory: { seen: new IdRing(10_000).scope(guild.node_id), delivered: new IdRing(10_000).scope(guild.node_id) } }]))
 
     /** One catch-up run for `agentId`: the message ids it delivered, per channel, in order. */
     const catchUp = (channels: ReadonlyArray<Channel>, firstConnect: boolean, agentId: (typeof AGENTS)[number] = AGENTS[0]) =>
@@ -75,7 +75,7 @@ const fixture = (config: Partial<PluginConfig> = {}, postedBeforeStart = 0) =>
         const view: SessionView = {
           recipient: { agentId, guildNodeId: guild.node_id, userId: agents[AGENTS.indexOf(agentId)]!.id },
           bindings: [{ name: `fabric-${agentId}`, agentId, guildNodeId: guild.node_id, channelId: general.id, file: "channels/x.json" }],
-          memory: mine,
+          memory: mine.memory,
           admission: new WakeAdmission(defaultConfig, agentId),
           loopGuard: new AgentLoopGuard(),
           refusalInfo: new OncePer(3_600_000),
