@@ -10,7 +10,7 @@ import { Effect, Ref } from "effect"
 import { FabricApi, type FabricCallError, type GuildRef } from "../fabric/FabricApi.js"
 import { ROUTE_NOT_FOUND_CODE, type SlashCommand } from "../fabric/FabricContract.js"
 import { ActiveProfile, type Binding } from "../profile/ProfileSchema.js"
-import { annotateSpan } from "../telemetry/Spans.js"
+import { annotateSpan, fnWhileTracing } from "../telemetry/Spans.js"
 
 type Command = typeof SlashCommand.Type
 
@@ -39,7 +39,7 @@ export class CommandSync extends Effect.Service<CommandSync>()("plexum-fabric/Co
     /** Guild nodes that answered `404 not_found`; forgotten at restart. */
     const unsupported = yield* Ref.make<ReadonlySet<string>>(new Set())
 
-    const connected = Effect.fn("CommandSync.connected")(function*(ref: GuildRef) {
+    const connected = fnWhileTracing("CommandSync.connected")(Effect.fnUntraced(function*(ref: GuildRef) {
       const commands = commandsOf(profile.bindings, ref)
       if (commands.length === 0 || (yield* Ref.get(unsupported)).has(ref.guildNodeId)) return
       yield* annotateSpan({ agent: ref.agentId, guild: ref.guildNodeId, commands: commands.length })
@@ -64,7 +64,7 @@ export class CommandSync extends Effect.Service<CommandSync>()("plexum-fabric/Co
             )
         )
       )
-    })
+    }))
 
     return {
       /**

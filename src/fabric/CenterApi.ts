@@ -5,7 +5,7 @@
  */
 import { Effect, Metric, Redacted, Schema } from "effect"
 import { logins } from "../telemetry/Metrics.js"
-import { annotateSpan, Attr } from "../telemetry/Spans.js"
+import { annotateSpan, Attr, fnWhileTracing } from "../telemetry/Spans.js"
 import { LoginRequest, Paths, RouteTemplates, Session } from "./FabricContract.js"
 import type { FabricError } from "./FabricError.js"
 import { FabricHttp } from "./FabricHttp.js"
@@ -24,7 +24,7 @@ export class CenterApi extends Effect.Service<CenterApi>()("plexum-fabric/Center
     const http = yield* FabricHttp
 
     /** `POST {centerBase}/agents/login`. */
-    const login = Effect.fn("CenterApi.login")(
+    const login = fnWhileTracing("CenterApi.login")(Effect.fnUntraced(
       function*(centerBase: string, apiKey: Redacted.Redacted<string>) {
         yield* annotateSpan({ "fabric.center": centerBase, [Attr.route]: RouteTemplates.login })
         const body = yield* Schema.encode(LoginRequest)({ api_key: apiKey }).pipe(Effect.orDie)
@@ -40,7 +40,7 @@ export class CenterApi extends Effect.Service<CenterApi>()("plexum-fabric/Center
         )
       },
       (effect) => effect.pipe(Effect.tapBoth({ onFailure: () => countLogin("failed"), onSuccess: () => countLogin("ok") }))
-    )
+    ))
 
     return { login } as const
   }),

@@ -9,7 +9,7 @@ import { FabricError } from "./FabricError.js"
 import { type FabricRequest, FabricHttp, RequestPolicy } from "./FabricHttp.js"
 import { type GuildAccess, GuildAccessSource, type SessionError } from "./GuildAccess.js"
 import { decodeMessagePage } from "./MessageDecoder.js"
-import { annotateSpan } from "../telemetry/Spans.js"
+import { annotateSpan, fnWhileTracing } from "../telemetry/Spans.js"
 
 export type FabricCallError = FabricError | SessionError
 
@@ -147,54 +147,54 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
     /** The types already hold every body to its schema: a failure here is a bug. */
     const encode = <A, I>(schema: Schema.Schema<A, I>, value: A): Effect.Effect<I> => Effect.orDie(Schema.encode(schema)(value))
 
-    const listChannels = Effect.fn("FabricApi.listChannels")(function*(g: GuildRef) {
+    const listChannels = fnWhileTracing("FabricApi.listChannels")(Effect.fnUntraced(function*(g: GuildRef) {
       yield* annotate(g)
       const list = yield* call(g, () => ({ route: "listChannels", path: C.Paths.channels, response: C.ChannelList }))
       return list.channels
-    })
+    }))
 
-    const getChannel = Effect.fn("FabricApi.getChannel")(function*(g: GuildRef, channelId: string) {
+    const getChannel = fnWhileTracing("FabricApi.getChannel")(Effect.fnUntraced(function*(g: GuildRef, channelId: string) {
       yield* annotate(g, channelId)
       return yield* call(g, () => ({ route: "getChannel", path: C.Paths.channel(channelId), response: C.Channel }))
-    })
+    }))
 
-    const createChannel = Effect.fn("FabricApi.createChannel")(function*(g: GuildRef, body: C.CreateChannelBody) {
+    const createChannel = fnWhileTracing("FabricApi.createChannel")(Effect.fnUntraced(function*(g: GuildRef, body: C.CreateChannelBody) {
       yield* annotate(g)
       const json = yield* encode(C.CreateChannelBody, body)
       return yield* call(g, () => ({ route: "createChannel", path: C.Paths.channels, json, response: C.Channel }))
-    })
+    }))
 
-    const joinChannel = Effect.fn("FabricApi.joinChannel")(function*(g: GuildRef, channelId: string) {
+    const joinChannel = fnWhileTracing("FabricApi.joinChannel")(Effect.fnUntraced(function*(g: GuildRef, channelId: string) {
       yield* annotate(g, channelId)
       return yield* call(g, () => ({ route: "joinChannel", path: C.Paths.joinChannel(channelId), response: C.Channel }))
-    })
+    }))
 
-    const leaveChannel = Effect.fn("FabricApi.leaveChannel")(function*(g: GuildRef, channelId: string) {
+    const leaveChannel = fnWhileTracing("FabricApi.leaveChannel")(Effect.fnUntraced(function*(g: GuildRef, channelId: string) {
       yield* annotate(g, channelId)
       return yield* call(g, () => ({ route: "leaveChannel", path: C.Paths.leaveChannel(channelId), response: Schema.Void }))
-    })
+    }))
 
-    const listMembers = Effect.fn("FabricApi.listMembers")(function*(g: GuildRef, channelId: string) {
+    const listMembers = fnWhileTracing("FabricApi.listMembers")(Effect.fnUntraced(function*(g: GuildRef, channelId: string) {
       yield* annotate(g, channelId)
       const list = yield* call(g, () => ({ route: "listMembers", path: C.Paths.members(channelId), response: C.MemberList }))
       return list.members
-    })
+    }))
 
-    const openDm = Effect.fn("FabricApi.openDm")(function*(g: GuildRef, userId: string) {
+    const openDm = fnWhileTracing("FabricApi.openDm")(Effect.fnUntraced(function*(g: GuildRef, userId: string) {
       yield* annotate(g)
       const json = yield* encode(C.CreateDmBody, { user_id: userId })
       return yield* call(g, () => ({ route: "openDm", path: C.Paths.dms, json, response: C.Channel }))
-    })
+    }))
 
-    const listMessages = Effect.fn("FabricApi.listMessages")(function*(g: GuildRef, channelId: string, query: HistoryQuery) {
+    const listMessages = fnWhileTracing("FabricApi.listMessages")(Effect.fnUntraced(function*(g: GuildRef, channelId: string, query: HistoryQuery) {
       yield* annotate(g, channelId)
       yield* checkLimit(query.limit)
       const urlParams = { after: query.after, before: query.before, limit: query.limit?.toString() }
       return yield* call(g, () => ({ route: "listMessages", path: C.Paths.messages(channelId), urlParams, response: C.MessagePage, decode: decodeMessagePage }))
-    })
+    }))
 
     /** `author_id` is filled in from the session. */
-    const postMessage = Effect.fn("FabricApi.postMessage")(
+    const postMessage = fnWhileTracing("FabricApi.postMessage")(Effect.fnUntraced(
       function*(g: GuildRef, channelId: string, body: Omit<C.PostMessageBody, "author_id">) {
         yield* annotate(g, channelId)
         yield* checkContent(body.content)
@@ -205,22 +205,22 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
           response: C.Message
         }))
       }
-    )
+    ))
 
-    const getCanvas = Effect.fn("FabricApi.getCanvas")(function*(g: GuildRef, channelId: string) {
+    const getCanvas = fnWhileTracing("FabricApi.getCanvas")(Effect.fnUntraced(function*(g: GuildRef, channelId: string) {
       yield* annotate(g, channelId)
       return yield* call(g, () => ({ route: "getCanvas", path: C.Paths.canvas(channelId), response: C.Canvas }))
-    })
+    }))
 
-    const putCanvas = Effect.fn("FabricApi.putCanvas")(function*(g: GuildRef, channelId: string, content: string, baseVersion: number) {
+    const putCanvas = fnWhileTracing("FabricApi.putCanvas")(Effect.fnUntraced(function*(g: GuildRef, channelId: string, content: string, baseVersion: number) {
       yield* annotate(g, channelId)
       const json = yield* encode(C.PutCanvasBody, { content, base_version: baseVersion })
       return yield* call(g, () => ({ route: "putCanvas", path: C.Paths.canvas(channelId), json, response: C.Canvas })).pipe(
         Effect.mapError((error) => error._tag === "FabricError" ? staleCanvas(channelId, baseVersion)(error) : error)
       )
-    })
+    }))
 
-    const listSubDiscussions = Effect.fn("FabricApi.listSubDiscussions")(function*(g: GuildRef, channelId: string) {
+    const listSubDiscussions = fnWhileTracing("FabricApi.listSubDiscussions")(Effect.fnUntraced(function*(g: GuildRef, channelId: string) {
       yield* annotate(g, channelId)
       const list = yield* call(g, () => ({
         route: "listSubDiscussions",
@@ -228,9 +228,9 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
         response: C.SubDiscussionList
       }))
       return list.sub_discussions
-    })
+    }))
 
-    const createSubDiscussion = Effect.fn("FabricApi.createSubDiscussion")(function*(
+    const createSubDiscussion = fnWhileTracing("FabricApi.createSubDiscussion")(Effect.fnUntraced(function*(
       g: GuildRef,
       channelId: string,
       body: { readonly title: string; readonly participant_ids: ReadonlyArray<string>; readonly anchor_message_id?: string }
@@ -243,9 +243,9 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
         json,
         response: C.SubDiscussion
       }))
-    })
+    }))
 
-    const closeSubDiscussion = Effect.fn("FabricApi.closeSubDiscussion")(function*(g: GuildRef, subDiscussionId: string, summary?: string) {
+    const closeSubDiscussion = fnWhileTracing("FabricApi.closeSubDiscussion")(Effect.fnUntraced(function*(g: GuildRef, subDiscussionId: string, summary?: string) {
       yield* annotate(g)
       yield* annotateSpan({ sub_discussion: subDiscussionId })
       const json = yield* encode(C.CloseSubDiscussionBody, summary === undefined ? {} : { summary })
@@ -255,42 +255,42 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
         json,
         response: C.SubDiscussion
       }))
-    })
+    }))
 
-    const putPresence = Effect.fn("FabricApi.putPresence")(
+    const putPresence = fnWhileTracing("FabricApi.putPresence")(Effect.fnUntraced(
       function*(g: GuildRef, status: "online" | "idle" | "dnd" | "offline", activity?: string) {
         yield* annotate(g)
         const json = yield* encode(C.PutPresenceBody, activity === undefined ? { status } : { status, activity })
         return yield* call(g, () => ({ route: "putPresence", path: C.Paths.presence, json, response: Schema.Void }))
       }
-    )
+    ))
 
-    const putCommands = Effect.fn("FabricApi.putCommands")(function*(g: GuildRef, commands: typeof C.PutCommandsBody.Type["commands"]) {
+    const putCommands = fnWhileTracing("FabricApi.putCommands")(Effect.fnUntraced(function*(g: GuildRef, commands: typeof C.PutCommandsBody.Type["commands"]) {
       yield* annotate(g)
       const json = yield* encode(C.PutCommandsBody, { commands })
       return yield* call(g, () => ({ route: "putCommands", path: C.Paths.commands, json, response: Schema.Void }))
-    })
+    }))
 
-    const uploadAttachment = Effect.fn("FabricApi.uploadAttachment")(function*(g: GuildRef, name: string, mime: string, bytes: Uint8Array) {
+    const uploadAttachment = fnWhileTracing("FabricApi.uploadAttachment")(Effect.fnUntraced(function*(g: GuildRef, name: string, mime: string, bytes: Uint8Array) {
       yield* annotate(g)
       yield* checkSize(name, bytes)
       const formData = new FormData()
       formData.append("file", new Blob([new Uint8Array(bytes)], { type: mime }), name)
       return yield* call(g, () => ({ route: "uploadAttachment", path: C.Paths.attachments, formData, response: C.Attachment }))
-    })
+    }))
 
     /** v1.1. A v1 node answers 404 `not_found` (ROUTE_NOT_FOUND_CODE): the caller stops asking it. */
-    const startTyping = Effect.fn("FabricApi.startTyping")(function*(g: GuildRef, channelId: string) {
+    const startTyping = fnWhileTracing("FabricApi.startTyping")(Effect.fnUntraced(function*(g: GuildRef, channelId: string) {
       yield* annotate(g, channelId)
       return yield* call(g, () => ({ route: "startTyping", path: C.Paths.typing(channelId), response: Schema.Void }))
-    })
+    }))
 
     /**
      * The bytes of an attachment, reading at most `capFor(content type)` (never more than
      * 25 MiB). The token goes only to the guild's own endpoint: a URL elsewhere fails before
      * any request is made to it.
      */
-    const downloadAttachment = Effect.fn("FabricApi.downloadAttachment")(function*(
+    const downloadAttachment = fnWhileTracing("FabricApi.downloadAttachment")(Effect.fnUntraced(function*(
       g: GuildRef,
       url: string,
       capFor: (contentType: string | undefined) => number
@@ -313,7 +313,7 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
           token: access.token
         }, (contentType) => Math.min(capFor(contentType), C.ATTACHMENT_MAX_BYTES)).pipe(Effect.provideService(RequestPolicy, policy))
       })
-    })
+    }))
 
     return {
       startTyping,

@@ -5,6 +5,7 @@
  * batches (`takeAll`: everything buffered at once). Reconnecting is the caller's Schedule's job:
  * socket.io-client's own reconnection is off and no Manager is shared.
  */
+import { withSpanWhileTracing } from "../telemetry/Spans.js"
 import { Deferred, Duration, Effect, Exit, Mailbox, Option, Redacted, Schema, type Scope } from "effect"
 import { io, type Socket } from "socket.io-client"
 import { CONNECT_ERROR_UNAUTHORIZED, ConnectErrorData, SOCKET_PATH, socketAuth } from "./FabricContract.js"
@@ -134,6 +135,6 @@ export class GuildSocket extends Effect.Service<GuildSocket>()("plexum-fabric/Gu
       Mailbox.ReadonlyMailbox<SocketEvent, SocketClosed>,
       SocketClosed,
       Scope.Scope
-    > => connect(endpoint, token, only).pipe(Effect.withSpan("GuildSocket.connect", { attributes: { endpoint } }))
+    > => connect(endpoint, token, only).pipe(withSpanWhileTracing("GuildSocket.connect", { attributes: { endpoint } }))
   }
 }) {}

@@ -25,7 +25,7 @@ import type { ChannelState } from "./ChannelState.js"
 import { Cursor } from "./Cursor.js"
 import { decideMessage, flushCaughtUp, releaseAll, type SessionView, skipMessage } from "./Decide.js"
 import { type FairPermits, makeFairPermits } from "./FairPermits.js"
-import { annotateSpan } from "../telemetry/Spans.js"
+import { annotateSpan, fnWhileTracing, withSpanWhileTracing } from "../telemetry/Spans.js"
 
 /** What a catch-up needs of the socket session it runs for. */
 export interface CatchUpSession {
@@ -182,7 +182,7 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
               `in config.json was reached. Raise it to deliver every missed message after a long disconnection.`
           ).pipe(Effect.annotateLogs({ channel: channel.id, undelivered: stats.overCap }))
         ),
-        Effect.withSpan("inbound.catchup", {
+        withSpanWhileTracing("inbound.catchup", {
           attributes: { agent: session.ref.agentId, guild: session.ref.guildNodeId, channel: channel.id }
         }),
         // 429 and 5xx were already retried by FabricApi; 403/404 will not change by retrying.
@@ -196,14 +196,15 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
       )
 
     /** Catches up `channels` for one socket session, `catchup_concurrency` at a time per guild node. */
-    const run = Effect.fn("CatchUp.run")(function*(session: CatchUpSession, channels: ReadonlyArray<Channel>) {
+    const run = fnWhileTracing("CatchUp.run")(Effect.fnUntraced(function*(session: CatchUpSession, channels: ReadonlyArray<Channel>) {
       const { agentId, guildNodeId } = session.ref
       yield* annotateSpan({ agent: agentId, guild: guildNodeId, channels: channels.length })
       const tracked = yield* registry.track({ kind: "catchup", agent_id: agentId, guild_node_id: guildNodeId, state: "catching up" })
       const stats = yield* Effect.forEach(
         channels,
         (channel) => tracked.update({ channel_id: channel.id }).pipe(Effect.zipRight(catchUpChannel(session, channel))),
-        { concurrency: config.catchup_concurrency }
+        // One channel (a guild with a single channel, a re-sync that found one) needs no fiber of its own.
+        { concurrency: channels.length > 1 ? config.catchup_concurrency : 1 }
       )
       const total = stats.reduce(addStats, noStats)
       yield* annotateSpan({ ...total })
@@ -215,7 +216,7 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
             (total.failed > 0 ? `; ${total.failed} channel${total.failed === 1 ? "" : "s"} failed.` : ".")
         )
       }
-    }, Effect.scoped, Effect.annotateLogs({ service: "CatchUp" }))
+    }, Effect.scoped, Effect.annotateLogs({ service: "CatchUp" })))
 
     return { run } as const
   })

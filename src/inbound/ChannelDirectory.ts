@@ -9,7 +9,7 @@
 import { Effect } from "effect"
 import { FabricApi, type FabricCallError, type GuildRef } from "../fabric/FabricApi.js"
 import type { Channel } from "../fabric/FabricContract.js"
-import { annotateSpan } from "../telemetry/Spans.js"
+import { annotateSpan, withSpanWhileTracing } from "../telemetry/Spans.js"
 
 /** The directory of one socket session. */
 export interface Directory {
@@ -48,7 +48,7 @@ export class ChannelDirectory extends Effect.Service<ChannelDirectory>()("plexum
               known.clear()
               for (const channel of channels) known.set(channel.id, channel)
             }),
-            Effect.withSpan("ChannelDirectory.load", { attributes: { agent: ref.agentId, guild: ref.guildNodeId } })
+            withSpanWhileTracing("ChannelDirectory.load", { attributes: { agent: ref.agentId, guild: ref.guildNodeId } })
           )
         )
 
@@ -64,7 +64,7 @@ export class ChannelDirectory extends Effect.Service<ChannelDirectory>()("plexum
               if (fresh.length === 0) return
               yield* catchUp(fresh)
               for (const channel of fresh) known.set(channel.id, channel)
-            }).pipe(Effect.withSpan("ChannelDirectory.resync", { attributes: { agent: ref.agentId, guild: ref.guildNodeId } }))
+            }).pipe(withSpanWhileTracing("ChannelDirectory.resync", { attributes: { agent: ref.agentId, guild: ref.guildNodeId } }))
           )
 
         return {

@@ -6,10 +6,11 @@
  * a channel the directory does not know yet) splits a batch, and keeps its place in the order.
  *
  * Beside it, one checker fiber per session re-reads the channel list every
- * `channel_sync_interval_seconds` (catching up channels it finds) and runs the continuity checks,
- * so no REST call ever sits between a socket event and its notification.
+ * `channel_sync_interval_seconds` (catching up channels it finds) and runs the continuity checks;
+ * a channel busier than that gets its check at once, on a fiber of its own. No REST call ever
+ * sits between a socket event and its notification.
  */
-import { Chunk, Clock, Duration, Effect, type Mailbox, Option, Queue } from "effect"
+import { Chunk, Clock, Duration, Effect, type Mailbox, Option, type Scope } from "effect"
 import type { GuildRef } from "../fabric/FabricApi.js"
 import type { Channel } from "../fabric/FabricContract.js"
 import type { SocketClosed, SocketEvent } from "../fabric/GuildSocket.js"
@@ -41,6 +42,11 @@ export interface SessionParams {
   readonly initialCursor: Cursor
   /** Runs once the directory is loaded and the gap caught up: the session is live. */
   readonly onLive: Effect.Effect<void>
+}
+
+/** A connected session as its batches see it: the catch-up's view, and the scope its fibers run in. */
+interface LiveSession extends CatchUpSession {
+  readonly scope: Scope.Scope
 }
 
 export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabric/SocketSession", {
@@ -77,8 +83,12 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
           )
         ), { discard: true })
 
-    /** Every interval, or sooner when a busy channel asks: re-sync, then continuity checks. */
-    const checker = (session: CatchUpSession, directory: Directory, requests: Queue.Queue<ChannelState>) =>
+    /**
+     * Every interval: re-sync, then the continuity checks of the channels that handled messages
+     * since their last one. It only sleeps in between: a channel too busy to wait for it gets a
+     * check of its own (`consume`), so no wait here races two fibers.
+     */
+    const checker = (session: CatchUpSession, directory: Directory) =>
       Effect.gen(function*() {
         const tracked = yield* registry.track({
           kind: "resync",
@@ -86,30 +96,16 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
           guild_node_id: session.ref.guildNodeId,
           state: "waiting"
         })
-        const statesOf = (channels: Iterable<Channel>) => {
+        while (true) {
+          yield* Effect.sleep(syncInterval)
+          yield* tracked.update({ state: "syncing" })
+          yield* resync(session, directory)
           const found: Array<readonly [ChannelState, Channel]> = []
-          for (const channel of channels) {
+          for (const channel of directory.channels()) {
             const state = queue.find(session.ref.agentId, session.ref.guildNodeId, channel.id)
             if (state !== undefined && state.handled.length > 0) found.push([state, channel])
           }
-          return found
-        }
-        while (true) {
-          const early = yield* Effect.race(
-            Effect.as(Effect.sleep(syncInterval), Chunk.empty<ChannelState>()),
-            Queue.takeBetween(requests, 1, Number.MAX_SAFE_INTEGER)
-          )
-          yield* tracked.update({ state: "syncing" })
-          if (Chunk.isEmpty(early)) {
-            yield* resync(session, directory)
-            yield* checkAll(session, statesOf(directory.channels()))
-          } else {
-            const channels = Chunk.toReadonlyArray(early).flatMap((state) => {
-              const channel = directory.get(state.channelId)
-              return channel === undefined ? [] : [[state, channel] as const]
-            })
-            yield* checkAll(session, channels)
-          }
+          yield* checkAll(session, found)
           yield* tracked.update({ state: "waiting" })
         }
       }).pipe(Effect.scoped)
@@ -120,32 +116,34 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
      * directory is re-synced, and deciding resumes there.
      */
     const consume = (
-      session: CatchUpSession,
+      session: LiveSession,
       directory: Directory,
-      requests: Queue.Queue<ChannelState>,
       events: ReadonlyArray<SocketEvent>,
       from: number
     ): Effect.Effect<void> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const batch = new Batch("socket", session.tracing, now)
         const stop = decideEvents(session.view, events, from, batch)
+        let busy: Array<readonly [ChannelState, Channel]> | undefined
         for (const state of batch.touched) {
           if (state.wantsCheck) {
             state.checkRequested = true
-            Queue.unsafeOffer(requests, state)
+            ;(busy ??= []).push([state, state.channel])
           }
         }
-        const handed = session.emit(batch)
+        let handed = session.emit(batch)
+        // A channel that handled CHECK_EARLY_AT messages since its last check is checked now, on
+        // a fiber of the session's scope, rather than at the next interval.
+        if (busy !== undefined) handed = Effect.zipRight(handed, Effect.asVoid(Effect.forkIn(checkAll(session, busy), session.scope)))
         return stop === events.length
           ? handed
-          : Effect.zipRight(handed, afterUnknownChannel(session, directory, requests, events, stop, batch.unknownChannel!))
+          : Effect.zipRight(handed, afterUnknownChannel(session, directory, events, stop, batch.unknownChannel!))
       })
 
     /** Re-syncs the directory for the channel of `events[at]`, then decides on from there. */
     const afterUnknownChannel = (
-      session: CatchUpSession,
+      session: LiveSession,
       directory: Directory,
-      requests: Queue.Queue<ChannelState>,
       events: ReadonlyArray<SocketEvent>,
       at: number,
       channelId: string
@@ -153,7 +151,7 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
       Effect.zipRight(
         resync(session, directory),
         Effect.suspend(() => {
-          if (directory.get(channelId) !== undefined) return consume(session, directory, requests, events, at)
+          if (directory.get(channelId) !== undefined) return consume(session, directory, events, at)
           return Effect.flatMap(Clock.currentTimeMillis, (now) => {
             const dropped = new Batch("socket", session.tracing, now)
             dropped.received = 1
@@ -164,7 +162,7 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
             )
             return Effect.zipRight(
               session.emit(dropped),
-              at + 1 < events.length ? consume(session, directory, requests, events, at + 1) : Effect.void
+              at + 1 < events.length ? consume(session, directory, events, at + 1) : Effect.void
             )
           })
         })
@@ -198,15 +196,14 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
           left: directory.left,
           stateOf: (channel) => queue.stateOf(recipient, channel, () => initialCursor)
         }
-        const session: CatchUpSession = { ref, view, tracing, emit: (batch) => queue.emit(batch, context) }
+        const session: LiveSession = { ref, view, tracing, emit: (batch) => queue.emit(batch, context), scope: yield* Effect.scope }
 
         // Live events wait in the socket's mailbox meanwhile: each channel keeps its order.
         const channels = yield* directory.load
         yield* catchUp.run(session, channels)
         // Channels found from now on were joined while the plugin ran: all of them is new.
         initialCursor = Cursor.Beginning()
-        const requests = yield* Queue.unbounded<ChannelState>()
-        yield* Effect.forkScoped(checker(session, directory, requests))
+        yield* Effect.forkScoped(checker(session, directory))
         yield* params.onLive
 
         while (true) {
@@ -225,7 +222,7 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
           }
           const [events, done] = taken.value
           if (done && Chunk.isEmpty(events)) return yield* Effect.dieMessage("a guild socket's mailbox ended without a close")
-          yield* consume(session, directory, requests, Chunk.toReadonlyArray(events), 0)
+          yield* consume(session, directory, Chunk.toReadonlyArray(events), 0)
         }
       }).pipe(Effect.scoped)
 

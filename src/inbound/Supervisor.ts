@@ -17,8 +17,8 @@ import { ActiveProfile, enabledIdentity, type LoadedProfile } from "../profile/P
 import { Sessions } from "../sessions/Sessions.js"
 import { FiberRegistry, type TrackedFiber } from "../telemetry/FiberRegistry.js"
 import { openSockets, reconnects } from "../telemetry/Metrics.js"
-import { annotateSpan, SpanNames } from "../telemetry/Spans.js"
-import { CommandSync } from "../commands/CommandSync.js"
+import { annotateSpan, SpanNames, withSpanWhileTracing } from "../telemetry/Spans.js"
+import { CommandSync, commandsOf } from "../commands/CommandSync.js"
 import { Cursor } from "./Cursor.js"
 import { INBOUND_EVENTS } from "./InboundEvent.js"
 import { ProcessStart } from "./ProcessStart.js"
@@ -86,8 +86,9 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         const events = yield* sockets.connect(access.endpoint, access.token, INBOUND_EVENTS).pipe(Effect.tapError(renewToken))
         yield* presence.connected(ref)
         yield* Effect.acquireRelease(Metric.increment(openSockets), () => Metric.incrementBy(openSockets, -1))
-        // Slash commands (v1.1), beside the catch-up rather than before it; owned by this connection.
-        yield* Effect.forkScoped(commandSync.connected(ref))
+        // Slash commands (v1.1), beside the catch-up rather than before it; owned by this
+        // connection. Bindings that declare none cost no fiber.
+        if (commandsOf(profile.bindings, ref).length > 0) yield* Effect.forkScoped(commandSync.connected(ref))
         const first = yield* Ref.get(firstConnect)
         return yield* socketSession.run({
           ref,
@@ -138,7 +139,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         if (ended.reason === "overflow") yield* host.awaitRoom
         return ended
       }).pipe(
-        Effect.withSpan(SpanNames.socketSession, { attributes: { agent: ref.agentId, guild: ref.guildNodeId } })
+        withSpanWhileTracing(SpanNames.socketSession, { attributes: { agent: ref.agentId, guild: ref.guildNodeId } })
       )
 
     /** A session that was up ends quietly; a failure to connect is a warning, once per new problem. */

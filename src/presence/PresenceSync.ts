@@ -7,6 +7,7 @@
  * slow or dead node cannot hold it: what has not answered by then is left to the node's own
  * presence rules (its sockets are closing anyway).
  */
+import { withSpanWhileTracing } from "../telemetry/Spans.js"
 import { Duration, Effect, type Scope } from "effect"
 import { FabricApi, type GuildRef, guildKey } from "../fabric/FabricApi.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
@@ -60,7 +61,7 @@ export class PresenceSync extends Effect.Service<PresenceSync>()("plexum-fabric/
           )
         ),
         Effect.annotateLogs({ service: "PresenceSync" }),
-        Effect.withSpan("PresenceSync.online", { attributes: { agent: ref.agentId, guild: ref.guildNodeId } })
+        withSpanWhileTracing("PresenceSync.online", { attributes: { agent: ref.agentId, guild: ref.guildNodeId } })
       )
 
     /**

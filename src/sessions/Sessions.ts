@@ -13,7 +13,7 @@ import { RequestPolicy, requestPolicy } from "../fabric/FabricHttp.js"
 import { type GuildAccess, GuildAccessSource, SessionError } from "../fabric/GuildAccess.js"
 import { ActiveProfile, CONFIG_FILE, IDENTITIES_FILE, type LoadedProfile } from "../profile/ProfileSchema.js"
 import { Redactor } from "../secrets/Redactor.js"
-import { annotateSpan } from "../telemetry/Spans.js"
+import { annotateSpan, fnWhileTracing } from "../telemetry/Spans.js"
 
 export interface AgentSession {
   readonly agentId: string
@@ -124,26 +124,26 @@ export class Sessions extends Effect.Service<Sessions>()("plexum-fabric/Sessions
     })
 
     /** The agent's session, logging in when there is none or it is older than the TTL. */
-    const get = Effect.fn("Sessions.get")(function*(agentId: string) {
+    const get = fnWhileTracing("Sessions.get")(Effect.fnUntraced(function*(agentId: string) {
       yield* annotateSpan({ agent: agentId })
       return yield* cache.get(agentId)
-    })
+    }))
 
     /** Drops the cached session; with `generation`, only when it is still that one. */
-    const invalidate = Effect.fn("Sessions.invalidate")(function*(agentId: string, generation?: number) {
+    const invalidate = fnWhileTracing("Sessions.invalidate")(Effect.fnUntraced(function*(agentId: string, generation?: number) {
       yield* annotateSpan({ agent: agentId })
       const current = held.get(agentId)
       if (current !== undefined && (generation === undefined || current.session.generation === generation)) held.delete(agentId)
       yield* generation === undefined
         ? cache.invalidate(agentId)
         : cache.invalidateWhen(agentId, (current) => current.generation === generation)
-    })
+    }))
 
     /**
      * Endpoint and token of one guild. A guild missing from the session may have been joined
      * since the login: one fresh login settles it.
      */
-    const lookUpGuild = Effect.fn("Sessions.guild")(function*(agentId: string, guildNodeId: string) {
+    const lookUpGuild = fnWhileTracing("Sessions.guild")(Effect.fnUntraced(function*(agentId: string, guildNodeId: string) {
       yield* annotateSpan({ agent: agentId, guild: guildNodeId })
       const first = yield* cache.get(agentId)
       const access = guildAccess(first, guildNodeId)
@@ -154,7 +154,7 @@ export class Sessions extends Effect.Service<Sessions>()("plexum-fabric/Sessions
         onNone: () => Effect.fail(noGuildAccess(second, guildNodeId)),
         onSome: Effect.succeed
       })
-    })
+    }))
 
     /** The held login's access when it has this guild; else the Cache (and perhaps a login). */
     const guild = (agentId: string, guildNodeId: string): Effect.Effect<GuildAccess, SessionError> =>

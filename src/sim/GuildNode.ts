@@ -138,8 +138,9 @@ export const makeGuildNode = (
       }),
       setPresence: (userId, status) =>
         Effect.map(Clock.currentTimeMillis, (now) => {
-          guild.setPresence(userId, status)
-          emitTo(Array.from(guild.members), Events.presenceUpdated, { user_id: userId, status }, now)
+          // fabric-api.md: `presence.updated` is sent when someone's presence changed; a PUT of
+          // the status a user already has (every reconnect of an agent) changes nothing.
+          if (guild.setPresence(userId, status)) emitTo(Array.from(guild.members), Events.presenceUpdated, { user_id: userId, status }, now)
         }),
       startTyping: (userId, channelId) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>

@@ -524,8 +524,11 @@ export class GuildState {
   // -------------------------------------------------------------------------------------------
   // presence, commands, attachments
 
-  setPresence(userId: string, status: string): void {
+  /** True when the status changed: only a change is an event (`presence.updated`, "someone's presence changed"). */
+  setPresence(userId: string, status: string): boolean {
+    if (this.presence.get(userId) === status) return false
     this.presence.set(userId, status)
+    return true
   }
 
   putCommands(userId: string, commands: ReadonlyArray<SlashCommandDef>): void {

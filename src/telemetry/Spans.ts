@@ -10,6 +10,7 @@
  * object is made at all.
  */
 import { Context, Effect, FiberRef, Option, Tracer } from "effect"
+import { dual } from "effect/Function"
 
 export const SpanNames = {
   /** Root span per decided batch of inbound messages (socket, catch-up or late). */
@@ -71,8 +72,25 @@ export const tracing: Effect.Effect<boolean> = FiberRef.get(FiberRef.currentTrac
  * `Effect.withSpan` while spans are on; while they are off, `self` alone. Effect's own makes a
  * no-op span and its finalizer even then, which a REST call made thousands of times pays for.
  */
-export const withSpanWhileTracing = <A, E, R>(self: Effect.Effect<A, E, R>, name: string, options?: Tracer.SpanOptions): Effect.Effect<A, E, R> =>
-  Effect.flatMap(tracing, (enabled) => (enabled ? Effect.withSpan(self, name, options) : self))
+export const withSpanWhileTracing: {
+  (name: string, options?: Tracer.SpanOptions): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, name: string, options?: Tracer.SpanOptions): Effect.Effect<A, E, R>
+} = dual(
+  (args) => Effect.isEffect(args[0]),
+  <A, E, R>(self: Effect.Effect<A, E, R>, name: string, options?: Tracer.SpanOptions): Effect.Effect<A, E, R> =>
+    Effect.flatMap(tracing, (enabled) => (enabled ? Effect.withSpan(self, name, options) : self))
+)
+
+/**
+ * `Effect.fn(name)` for a body made with `Effect.fnUntraced`, its span made only while spans
+ * are exported. Effect.fn captures a call-site stack trace, makes a span (a no-op one without an
+ * exporter) and updates the fiber's context on every call; the REST calls, lookups and
+ * catch-ups of a 1,000-socket connect paid for that thousands of times (measured in
+ * docs/performance.md).
+ */
+export const fnWhileTracing = (name: string) =>
+<Args extends ReadonlyArray<any>, A, E, R>(body: (...args: Args) => Effect.Effect<A, E, R>) =>
+(...args: Args): Effect.Effect<A, E, R> => withSpanWhileTracing(body(...args), name)
 
 /** A Link pointing at `span` (typically the `socket.session` span that received a message). */
 export const linkTo = (

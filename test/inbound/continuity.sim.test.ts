@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Logger, Schedule } from "effect"
+import { CHECK_EARLY_AT } from "../../src/inbound/ChannelState.js"
 import { CursorStore } from "../../src/inbound/CursorStore.js"
 import { ReconnectPolicy } from "../../src/inbound/Timing.js"
 import { Supervisor } from "../../src/inbound/Supervisor.js"
@@ -17,7 +18,7 @@ import { presenceOff } from "../presence/support.js"
 import { fabricLayer, newProbe } from "./catchupSimLayers.js"
 import { recordingHost } from "./fakes.js"
 
-const world = Effect.gen(function*() {
+const world = (channelSyncIntervalSeconds = 1) => Effect.gen(function*() {
   const sim = yield* Sim.start()
   const guild = yield* sim.createGuild({ name: "Acme" })
   const agent = yield* sim.createAgent({ display_name: "Scout" })
@@ -30,7 +31,7 @@ const world = Effect.gen(function*() {
   const host = yield* recordingHost
   const profile = Layer.succeed(ActiveProfile, {
     root: "profile",
-    config: { ...defaultConfig, center_api_base: sim.centerApiBase, channel_sync_interval_seconds: 1 },
+    config: { ...defaultConfig, center_api_base: sim.centerApiBase, channel_sync_interval_seconds: channelSyncIntervalSeconds },
     identities: new Map([["scout", { agentId: "scout", apiKey: agent.api_key, enabled: true }]]),
     bindings: [{ name: "fabric-scout", agentId: "scout", guildNodeId: guild.node_id, channelId: general.id, file: "channels/x.json" }]
   })
@@ -70,7 +71,7 @@ const world = Effect.gen(function*() {
 describe("the cursor and the continuity check", () => {
   it.scopedLive("a reconnect after 1 waking and 600 ordinary live messages reads one history page and delivers nothing again", () =>
     Effect.gen(function*() {
-      const { burst, delivered, general, guild, host, live, post, probe, sim, warnings } = yield* world
+      const { burst, delivered, general, guild, host, live, post, probe, sim, warnings } = yield* world()
       yield* live(1)
       yield* post(general.id, "wake", true)
       yield* burst(general.id, 600)
@@ -88,7 +89,7 @@ describe("the cursor and the continuity check", () => {
 
   it.scopedLive("a waking DM missed during a drop is delivered after reconnecting, whatever followed in another channel", () =>
     Effect.gen(function*() {
-      const { burst, delivered, dm, general, guild, host, live, post, sim } = yield* world
+      const { burst, delivered, dm, general, guild, host, live, post, sim } = yield* world()
       yield* live(1)
       yield* sim.dropSockets(guild.node_id)
       // The socket is down for the policy's 700 ms: these reach the plugin only by catch-up.
@@ -103,7 +104,7 @@ describe("the cursor and the continuity check", () => {
 
   it.scopedLive("a message the node never emitted while the socket stayed up arrives once, marked late, at the next check", () =>
     Effect.gen(function*() {
-      const { agent, delivered, dm, host, live, post, sim } = yield* world
+      const { agent, delivered, dm, host, live, post, sim } = yield* world()
       yield* live(1)
       yield* post(dm.id, "first")
       yield* delivered("first")
@@ -115,4 +116,19 @@ describe("the cursor and the continuity check", () => {
       const all = yield* host.delivered
       expect(all.map((i) => [i.message, i.fabric.late ?? false])).toEqual([["first", false], ["next", false], ["never emitted", true]])
     }))
+
+  it.scopedLive("a channel that handled CHECK_EARLY_AT messages since its last check is checked at once, not at the next interval", () =>
+    Effect.gen(function*() {
+      const { agent, burst, delivered, general, host, live, post, sim } = yield* world(3_600)
+      yield* live(1)
+      yield* post(general.id, "first", true)
+      yield* delivered("first")
+      yield* sim.suppress(agent.id)
+      yield* post(general.id, "never emitted", true)
+      yield* sim.resume(agent.id)
+      yield* burst(general.id, CHECK_EARLY_AT)
+      yield* delivered("never emitted")
+      const all = yield* host.delivered
+      expect(all.map((i) => [i.message, i.fabric.late ?? false])).toEqual([["first", false], ["never emitted", true]])
+    }), 60_000)
 })

@@ -297,6 +297,10 @@ describe("guild REST", () => {
       expect(yield* nextEvent(humanSocket, Events.messageCreated)).toEqual(posted.json)
       yield* call("PUT", url(Paths.presence), { token: humanToken, body: { status: "idle" } })
       expect(yield* nextEvent(agentSocket, Events.presenceUpdated)).toEqual({ user_id: human.id, status: "idle" })
+      // The same status again changes nothing, so nothing is sent: the next event is the change.
+      yield* call("PUT", url(Paths.presence), { token: humanToken, body: { status: "idle" } })
+      yield* call("PUT", url(Paths.presence), { token: humanToken, body: { status: "online" } })
+      expect(yield* nextEvent(agentSocket, Events.presenceUpdated)).toEqual({ user_id: human.id, status: "online" })
       const edited = yield* sim.editMessage(guild.node_id, channel.id, posted.json.id, "pong")
       expect(yield* nextEvent(agentSocket, Events.messageUpdated)).toEqual(edited)
       expect(posted.json.author_kind).toBe("agent")
