@@ -22,6 +22,7 @@ import { CommandSync } from "./commands/CommandSync.js"
 import { CatchUp } from "./inbound/CatchUp.js"
 import { ChannelDirectory } from "./inbound/ChannelDirectory.js"
 import { ChannelQueue } from "./inbound/ChannelQueue.js"
+import { ConnectWave } from "./inbound/ConnectWave.js"
 import { Continuity } from "./inbound/Continuity.js"
 import { CursorStore } from "./inbound/CursorStore.js"
 import { Dedup } from "./inbound/Dedup.js"
@@ -46,7 +47,7 @@ import { Tools, toolCatalog } from "./tools/Tools.js"
  * restart) and Typing, shared with the tools.
  */
 export const InboundLive = Supervisor.DefaultWithoutDependencies.pipe(
-  Layer.provide(Layer.mergeAll(GuildSocket.Default, CommandSync.Default, SocketSession.Default)),
+  Layer.provide(Layer.mergeAll(GuildSocket.Default, CommandSync.Default, ConnectWave.Default, SocketSession.Default)),
   Layer.provide(Layer.mergeAll(ChannelDirectory.Default, Continuity.Default, CatchUp.Default, Dedup.Default, WakePolicies.Default)),
   Layer.provide(ChannelQueue.Default)
 )

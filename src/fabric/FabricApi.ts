@@ -6,7 +6,7 @@
 import { Effect, Schema } from "effect"
 import * as C from "./FabricContract.js"
 import { FabricError } from "./FabricError.js"
-import { type FabricRequest, FabricHttp, RequestPolicy } from "./FabricHttp.js"
+import { type FabricRequest, FabricHttp } from "./FabricHttp.js"
 import { type GuildAccess, GuildAccessSource, type SessionError } from "./GuildAccess.js"
 import { decodeMessagePage } from "./MessageDecoder.js"
 import { annotateSpan, fnWhileTracing } from "../telemetry/Spans.js"
@@ -111,9 +111,7 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
     const policy = sessions.policy
 
     const send = <A, I>(access: GuildAccess, request: GuildRequest<A, I>) =>
-      http.request({ ...request, base: access.endpoint, target: `guild ${access.guildNodeId}`, token: access.token }).pipe(
-        Effect.provideService(RequestPolicy, policy)
-      )
+      http.request({ ...request, base: access.endpoint, target: `guild ${access.guildNodeId}`, token: access.token, policy })
 
     /**
      * One guild exchange. A 401 means the token expired or was revoked: drop exactly the login
@@ -310,8 +308,9 @@ export class FabricApi extends Effect.Service<FabricApi>()("plexum-fabric/Fabric
           base: target.origin,
           path: `${target.pathname}${target.search}`,
           target: `guild ${access.guildNodeId}`,
-          token: access.token
-        }, (contentType) => Math.min(capFor(contentType), C.ATTACHMENT_MAX_BYTES)).pipe(Effect.provideService(RequestPolicy, policy))
+          token: access.token,
+          policy
+        }, (contentType) => Math.min(capFor(contentType), C.ATTACHMENT_MAX_BYTES))
       })
     }))
 

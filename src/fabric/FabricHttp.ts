@@ -7,7 +7,8 @@
  *
  * The timing (`RequestPolicy`) is a context reference with the config defaults, so that a
  * caller holding the profile provides its own without this service depending on the profile
- * (the register command logs in before any profile is loaded).
+ * (the register command logs in before any profile is loaded); FabricApi passes it with each
+ * request instead.
  */
 import { Clock, Context, Data, Duration, Effect, Metric, MetricLabel, Option, ParseResult, Redacted, Schedule, Schema } from "effect"
 import { restCalls } from "../telemetry/Metrics.js"
@@ -136,6 +137,11 @@ export interface RequestTarget {
   readonly json?: unknown
   /** A `multipart/form-data` body. */
   readonly formData?: FormData | undefined
+  /**
+   * The timing of this request; without it, the `RequestPolicy` of the context. A caller that
+   * sends thousands passes its own here rather than providing it around every call.
+   */
+  readonly policy?: RequestPolicyShape | undefined
 }
 
 const methodOf = (route: RouteName) => RouteTemplates[route].split(" ")[0] as "GET" | "POST" | "PUT"
@@ -345,7 +351,7 @@ export class FabricHttp extends Effect.Service<FabricHttp>()("plexum-fabric/Fabr
       okLimit: (headers: TransportHeaders, max: number) => number,
       onOk: (answer: TransportAnswer, maxBytes: number) => Effect.Effect<A, FabricError>
     ): Effect.Effect<A, FabricError> =>
-      traced(request, Effect.flatMap(Effect.zip(RequestPolicy, encodeBody(request)), ([policy, encoded]) => {
+      traced(request, Effect.flatMap(Effect.zip(request.policy === undefined ? RequestPolicy : Effect.succeed(request.policy), encodeBody(request)), ([policy, encoded]) => {
         const max = policy.maxResponseBytes
         const sent = {
           method: methodOf(request.route),

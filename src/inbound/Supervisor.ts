@@ -19,6 +19,7 @@ import { FiberRegistry, type TrackedFiber } from "../telemetry/FiberRegistry.js"
 import { openSockets, reconnects } from "../telemetry/Metrics.js"
 import { annotateSpan, SpanNames, withSpanWhileTracing } from "../telemetry/Spans.js"
 import { CommandSync, commandsOf } from "../commands/CommandSync.js"
+import { ConnectWave } from "./ConnectWave.js"
 import { Cursor } from "./Cursor.js"
 import { INBOUND_EVENTS } from "./InboundEvent.js"
 import { ProcessStart } from "./ProcessStart.js"
@@ -62,6 +63,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
     const registry = yield* FiberRegistry
     const presence = yield* PresenceSync
     const policy = yield* ReconnectPolicy
+    const wave = yield* ConnectWave
     const fibers = yield* FiberMap.make<string>()
     // Messages Fabric stamped after the process started were posted while the plugin ran: new.
     const startedAt = yield* ProcessStart
@@ -83,7 +85,12 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
               (closed.reason === "server_disconnect" && !(now < access.expiresAt - TOKEN_EXPIRY_MARGIN_MS))
               ? sessions.invalidate(ref.agentId, access.generation)
               : Effect.void)
-        const events = yield* sockets.connect(access.endpoint, access.token, INBOUND_EVENTS).pipe(Effect.tapError(renewToken))
+        const events = yield* wave.connecting(
+          ref.guildNodeId,
+          sockets.connect(access.endpoint, access.token, INBOUND_EVENTS).pipe(Effect.tapError(renewToken))
+        )
+        // Live events wait in the mailbox while the node still accepts the rest of a wave.
+        yield* wave.settled(ref.guildNodeId)
         yield* presence.connected(ref)
         yield* Effect.acquireRelease(Metric.increment(openSockets), () => Metric.incrementBy(openSockets, -1))
         // Slash commands (v1.1), beside the catch-up rather than before it; owned by this
@@ -201,5 +208,5 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
       start
     } as const
   }),
-  dependencies: [GuildSocket.Default, CommandSync.Default]
+  dependencies: [GuildSocket.Default, CommandSync.Default, ConnectWave.Default]
 }) {}

@@ -12,6 +12,12 @@ export const RECONNECT_CAP = Duration.seconds(30)
 /** A session that was live reconnects after a random 0 to this many milliseconds. */
 export const LIVE_RECONNECT_JITTER_MS = 250
 
+/**
+ * Longest a connected socket waits for the other sockets its guild node is accepting in the
+ * same wave before its REST calls start (ConnectWave.ts).
+ */
+export const CONNECT_WAVE_WAIT_MAX = Duration.seconds(5)
+
 /** What the reconnect policy needs to know about the session that just ended. */
 export interface SessionEnd {
   /**

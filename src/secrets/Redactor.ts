@@ -39,22 +39,44 @@ export interface RedactorShape {
   readonly mask: (text: string) => string
 }
 
+/** The rolling hash of `MIN_SECRET_LENGTH` characters: base and the weight of the oldest one. */
+const HASH_BASE = 31
+const OLDEST_WEIGHT = (() => {
+  let weight = 1
+  for (let i = 1; i < MIN_SECRET_LENGTH; i++) weight = Math.imul(weight, HASH_BASE)
+  return weight
+})()
+
+/** The hash of the `MIN_SECRET_LENGTH` characters of `text` that end at `end`. */
+const hashEnding = (text: string, end: number): number => {
+  let hash = 0
+  for (let i = end - MIN_SECRET_LENGTH; i < end; i++) hash = (Math.imul(hash, HASH_BASE) + text.charCodeAt(i)) | 0
+  return hash
+}
+
 /**
  * Where the known secrets occur in `text`, as [start, end) ranges, overlapping ones merged. One
- * pass over the text: at each position, the `MIN_SECRET_LENGTH` characters ending there are
- * looked up among the secrets' own last characters, and only a secret ending so is compared.
- * Searching the text once per secret cost a reconnect storm a tenth of its CPU: with 1,000
- * guild tokens registered, every log line was searched 1,000 times.
+ * pass over the text: at each position, a rolling hash of the `MIN_SECRET_LENGTH` characters
+ * ending there is looked up among the hashes of the secrets' own last characters, and only a
+ * secret ending so is compared. Searching the text once per secret cost a reconnect storm a
+ * tenth of its CPU (1,000 guild tokens, every log line searched 1,000 times); a substring per
+ * position as the key allocated 300 MB over a fleet bench (`plexum/debug/fibers` answers are
+ * long), where the hash allocates nothing.
  */
-const secretRanges = (text: string, byEnding: ReadonlyMap<string, ReadonlyArray<string>>): Array<[number, number]> => {
+const secretRanges = (text: string, byEnding: ReadonlyMap<number, ReadonlyArray<string>>): Array<[number, number]> => {
   const ranges: Array<[number, number]> = []
-  for (let end = MIN_SECRET_LENGTH; end <= text.length; end++) {
-    const candidates = byEnding.get(text.slice(end - MIN_SECRET_LENGTH, end))
-    if (candidates === undefined) continue
-    for (const secret of candidates) {
-      const start = end - secret.length
-      if (start >= 0 && text.startsWith(secret, start)) ranges.push([start, end])
+  if (text.length < MIN_SECRET_LENGTH) return ranges
+  let hash = hashEnding(text, MIN_SECRET_LENGTH)
+  for (let end = MIN_SECRET_LENGTH; ; end++) {
+    const candidates = byEnding.get(hash)
+    if (candidates !== undefined) {
+      for (const secret of candidates) {
+        const start = end - secret.length
+        if (start >= 0 && text.startsWith(secret, start)) ranges.push([start, end])
+      }
     }
+    if (end === text.length) break
+    hash = (Math.imul(hash - Math.imul(text.charCodeAt(end - MIN_SECRET_LENGTH), OLDEST_WEIGHT), HASH_BASE) + text.charCodeAt(end)) | 0
   }
   ranges.sort((a, b) => a[0] - b[0])
   const merged: Array<[number, number]> = []
@@ -69,9 +91,9 @@ const secretRanges = (text: string, byEnding: ReadonlyMap<string, ReadonlyArray<
 export const makeRedactor = (): RedactorShape => {
   /** Insertion-ordered, so the oldest is dropped first. */
   const secrets = new Set<string>()
-  /** The secrets by their last `MIN_SECRET_LENGTH` characters. */
-  const byEnding = new Map<string, Array<string>>()
-  const ending = (secret: string) => secret.slice(-MIN_SECRET_LENGTH)
+  /** The secrets by the hash of their last `MIN_SECRET_LENGTH` characters. */
+  const byEnding = new Map<number, Array<string>>()
+  const ending = (secret: string) => hashEnding(secret, secret.length)
 
   const replaceAll = (text: string, replace: (secret: string) => string) => {
     let out = text

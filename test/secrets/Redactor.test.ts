@@ -43,6 +43,16 @@ describe("Redactor with many secrets", () => {
     expect(redactor.redact("nothing to hide here")).toBe("nothing to hide here")
   })
 
+  it("finds a secret that is the whole text, starts or ends it, or sits among non-ASCII text", () => {
+    const redactor = makeRedactor()
+    for (const secret of ["abcdef", "k3y-Z9q!x", "ünï©ødé-secret"]) redactor.register(secret)
+    expect(redactor.redact("abcdef")).toBe("[redacted]")
+    expect(redactor.redact("abcdef…k3y-Z9q!x")).toBe("[redacted]…[redacted]")
+    expect(redactor.redact("🦊ünï©ødé-secret🦊abcde")).toBe("🦊[redacted]🦊abcde")
+    expect(redactor.redact("abcde")).toBe("abcde")
+    expect(redactor.redact("")).toBe("")
+  })
+
   it("forgets the oldest secrets past its bound, and finds the newest", () => {
     const redactor = makeRedactor()
     for (let i = 0; i < 10_001; i++) redactor.register(`secret-number-${i}`)
