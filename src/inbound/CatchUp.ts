@@ -24,7 +24,7 @@ import { Batch } from "./Batch.js"
 import type { ChannelState } from "./ChannelState.js"
 import { Cursor } from "./Cursor.js"
 import { decideMessage, flushCaughtUp, releaseAll, type SessionView, skipMessage } from "./Decide.js"
-import { type FairPermits, makeFairPermits } from "./FairPermits.js"
+import { type FairPermits, makeFairPermits } from "../fabric/FairPermits.js"
 import { annotateSpan, fnWhileTracing, withSpanWhileTracing } from "../telemetry/Spans.js"
 
 /** What a catch-up needs of the socket session it runs for. */

@@ -26,6 +26,7 @@ import { Continuity } from "./Continuity.js"
 import { Cursor } from "./Cursor.js"
 import { decideEvents, nextDue, releaseDue, type SessionView } from "./Decide.js"
 import { Dedup } from "./Dedup.js"
+import { type FairPermits, makeFairPermits } from "../fabric/FairPermits.js"
 import type { Recipient } from "./Notification.js"
 import { WakePolicies } from "./WakePolicies.js"
 
@@ -60,6 +61,13 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
     const policies = yield* WakePolicies
     const registry = yield* FiberRegistry
     const syncInterval = Duration.seconds(profile.config.channel_sync_interval_seconds)
+    /** Per guild node: the sessions loading their channel list and catching up at once. */
+    const startPermits = new Map<string, FairPermits>()
+    const startPermitsOf = (guildNodeId: string) => {
+      let permits = startPermits.get(guildNodeId)
+      if (permits === undefined) startPermits.set(guildNodeId, permits = makeFairPermits(2 * profile.config.catchup_concurrency))
+      return permits
+    }
 
     /** Re-reads the channel list; channels found for the first time are caught up first. */
     const resync = (session: CatchUpSession, directory: Directory) =>
@@ -198,9 +206,10 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
         }
         const session: LiveSession = { ref, view, tracing, emit: (batch) => queue.emit(batch, context), scope: yield* Effect.scope }
 
-        // Live events wait in the socket's mailbox meanwhile: each channel keeps its order.
-        const channels = yield* directory.load
-        yield* catchUp.run(session, channels)
+        // Live events wait in the socket's mailbox meanwhile: each channel keeps its order. A
+        // thousand sessions of one node starting at once take turns: few REST calls in flight at
+        // a time, each short-lived, rather than a thousand waiting on the node together.
+        yield* startPermitsOf(ref.guildNodeId).withPermit(Effect.flatMap(directory.load, (channels) => catchUp.run(session, channels)))
         // Channels found from now on were joined while the plugin ran: all of them is new.
         initialCursor = Cursor.Beginning()
         yield* Effect.forkScoped(checker(session, directory))

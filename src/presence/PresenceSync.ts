@@ -7,10 +7,14 @@
  * slow or dead node cannot hold it: what has not answered by then is left to the node's own
  * presence rules (its sockets are closing anyway).
  */
-import { withSpanWhileTracing } from "../telemetry/Spans.js"
 import { Duration, Effect, type Scope } from "effect"
 import { FabricApi, type GuildRef, guildKey } from "../fabric/FabricApi.js"
+import { type FairPermits, makeFairPermits } from "../fabric/FairPermits.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
+import { withSpanWhileTracing } from "../telemetry/Spans.js"
+
+/** Online calls in flight at once per guild node. */
+const ONLINE_CALLS_PER_NODE = 8
 
 /** The share of the 5 s stop budget the offline calls may take, all together. */
 export const OFFLINE_BUDGET = Duration.seconds(2)
@@ -22,6 +26,16 @@ export class PresenceSync extends Effect.Service<PresenceSync>()("plexum-fabric/
     const { presence_sync: enabled, presence_activity: activity } = profile.config
     /** Where the plugin set (or is setting) an agent online, to set it offline there at the stop. */
     const online = new Map<string, GuildRef>()
+    /**
+     * Per guild node, the online calls in flight: after a node restart all its agents connect at
+     * once, and a thousand calls waiting on the node together only hold memory meanwhile.
+     */
+    const permits = new Map<string, FairPermits>()
+    const permitsOf = (guildNodeId: string) => {
+      let node = permits.get(guildNodeId)
+      if (node === undefined) permits.set(guildNodeId, node = makeFairPermits(ONLINE_CALLS_PER_NODE))
+      return node
+    }
 
     const setOffline = (ref: GuildRef) =>
       fabric.putPresence(ref, "offline").pipe(
@@ -53,7 +67,7 @@ export class PresenceSync extends Effect.Service<PresenceSync>()("plexum-fabric/
     )
 
     const setOnline = (ref: GuildRef) =>
-      fabric.putPresence(ref, "online", activity ?? undefined).pipe(
+      permitsOf(ref.guildNodeId).withPermit(fabric.putPresence(ref, "online", activity ?? undefined)).pipe(
         Effect.catchAll((error) =>
           Effect.logWarning(
             `Could not set agent ${ref.agentId} online in guild ${ref.guildNodeId}: ${error.message}. ` +

@@ -1,6 +1,8 @@
 /**
  * A counting semaphore that hands each released permit to the longest waiter, and wakes only
- * that one. Catch-up takes one per history call, `catchup_concurrency` per guild node.
+ * that one: how the plugin takes turns at a guild node. Catch-up takes one per history call
+ * (`catchup_concurrency` per node), a starting session one for its channel list and catch-up,
+ * PresenceSync one per online call.
  *
  * Why not Effect's Semaphore: on each release it wakes every waiter while a permit looks free,
  * and all but one of them queue again. After a reconnect storm the 100 sessions of one guild

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
-import { makeFairPermits } from "../../src/inbound/FairPermits.js"
+import { makeFairPermits } from "../../src/fabric/FairPermits.js"
 
 /** Forks a holder that records its turn and holds the permit until `done` completes. */
 const holder = (permits: ReturnType<typeof makeFairPermits>, name: string, order: Array<string>) =>
