@@ -59,3 +59,16 @@ export const makeFairPermits = (permits: number): FairPermits => {
       Effect.uninterruptibleMask((restore) => Effect.zipRight(restore(acquire), Effect.ensuring(restore(self), release)))
   }
 }
+
+/**
+ * One `FairPermits` of `permits` per guild node, made on first use: politeness is owed to the
+ * node, so every agent's calls to it share them.
+ */
+export const perNode = (permits: number): (guildNodeId: string) => FairPermits => {
+  const byNode = new Map<string, FairPermits>()
+  return (guildNodeId) => {
+    let node = byNode.get(guildNodeId)
+    if (node === undefined) byNode.set(guildNodeId, node = makeFairPermits(permits))
+    return node
+  }
+}

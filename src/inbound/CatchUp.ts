@@ -24,7 +24,7 @@ import { Batch } from "./Batch.js"
 import type { ChannelState } from "./ChannelState.js"
 import { Cursor } from "./Cursor.js"
 import { decideMessage, flushCaughtUp, releaseAll, type SessionView, skipMessage } from "./Decide.js"
-import { type FairPermits, makeFairPermits } from "../fabric/FairPermits.js"
+import { perNode } from "../fabric/FairPermits.js"
 import { annotateSpan, fnWhileTracing, withSpanWhileTracing } from "../telemetry/Spans.js"
 
 /** What a catch-up needs of the socket session it runs for. */
@@ -85,15 +85,7 @@ export class CatchUp extends Effect.Service<CatchUp>()("plexum-fabric/CatchUp", 
     const cap = config.catchup_max_messages
 
     // One per guild node, shared by every agent: politeness is owed to the node, not the agent.
-    const permitsByGuild = new Map<string, FairPermits>()
-    const permitsOf = (guildNodeId: string) => {
-      let permits = permitsByGuild.get(guildNodeId)
-      if (permits === undefined) {
-        permits = makeFairPermits(config.catchup_concurrency)
-        permitsByGuild.set(guildNodeId, permits)
-      }
-      return permits
-    }
+    const permitsOf = perNode(config.catchup_concurrency)
     const history = (ref: GuildRef, channelId: string, query: HistoryQuery) =>
       permitsOf(ref.guildNodeId).withPermit(api.listMessages(ref, channelId, { limit: HISTORY_LIMIT_MAX, ...query }))
 

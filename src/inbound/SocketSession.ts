@@ -13,7 +13,7 @@
 import { Chunk, Clock, Duration, Effect, type Mailbox, Option, type Scope } from "effect"
 import type { GuildRef } from "../fabric/FabricApi.js"
 import type { Channel } from "../fabric/FabricContract.js"
-import { type FairPermits, makeFairPermits } from "../fabric/FairPermits.js"
+import { perNode } from "../fabric/FairPermits.js"
 import type { SocketClosed, SocketEvent } from "../fabric/GuildSocket.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
 import { FiberRegistry } from "../telemetry/FiberRegistry.js"
@@ -62,12 +62,7 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
     const registry = yield* FiberRegistry
     const syncInterval = Duration.seconds(profile.config.channel_sync_interval_seconds)
     /** Per guild node: the sessions loading their channel list and catching up at once. */
-    const startPermits = new Map<string, FairPermits>()
-    const startPermitsOf = (guildNodeId: string) => {
-      let permits = startPermits.get(guildNodeId)
-      if (permits === undefined) startPermits.set(guildNodeId, permits = makeFairPermits(2 * profile.config.catchup_concurrency))
-      return permits
-    }
+    const startPermitsOf = perNode(2 * profile.config.catchup_concurrency)
 
     /** Re-reads the channel list; channels found for the first time are caught up first. */
     const resync = (session: CatchUpSession, directory: Directory) =>

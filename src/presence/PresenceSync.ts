@@ -9,7 +9,7 @@
  */
 import { Duration, Effect, type Scope } from "effect"
 import { FabricApi, type GuildRef, guildKey } from "../fabric/FabricApi.js"
-import { type FairPermits, makeFairPermits } from "../fabric/FairPermits.js"
+import { perNode } from "../fabric/FairPermits.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
 import { withSpanWhileTracing } from "../telemetry/Spans.js"
 
@@ -30,12 +30,7 @@ export class PresenceSync extends Effect.Service<PresenceSync>()("plexum-fabric/
      * Per guild node, the online calls in flight: after a node restart all its agents connect at
      * once, and a thousand calls waiting on the node together only hold memory meanwhile.
      */
-    const permits = new Map<string, FairPermits>()
-    const permitsOf = (guildNodeId: string) => {
-      let node = permits.get(guildNodeId)
-      if (node === undefined) permits.set(guildNodeId, node = makeFairPermits(ONLINE_CALLS_PER_NODE))
-      return node
-    }
+    const permitsOf = perNode(ONLINE_CALLS_PER_NODE)
 
     const setOffline = (ref: GuildRef) =>
       fabric.putPresence(ref, "offline").pipe(

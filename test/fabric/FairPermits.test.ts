@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
-import { makeFairPermits } from "../../src/fabric/FairPermits.js"
+import { makeFairPermits, perNode } from "../../src/fabric/FairPermits.js"
 
 /** Forks a holder that records its turn and holds the permit until `done` completes. */
 const holder = (permits: ReturnType<typeof makeFairPermits>, name: string, order: Array<string>) =>
@@ -66,5 +66,18 @@ describe("FairPermits", () => {
       const next = yield* holder(permits, "next", order)
       expect(order).toEqual(["held", "next"])
       yield* next.finish
+    }))
+
+  it.effect("perNode: one set of permits per guild node, the same one each time it is asked", () =>
+    Effect.gen(function*() {
+      const permitsOf = perNode(1)
+      expect(permitsOf("g_1")).toBe(permitsOf("g_1"))
+      const order: Array<string> = []
+      const held = yield* holder(permitsOf("g_1"), "g_1 first", order)
+      // Another node's permit is free while g_1's is held.
+      const elsewhere = yield* holder(permitsOf("g_2"), "g_2", order)
+      expect(order).toEqual(["g_1 first", "g_2"])
+      yield* held.finish
+      yield* elsewhere.finish
     }))
 })
