@@ -5,6 +5,7 @@
  * batches (`takeAll`: everything buffered at once). Reconnecting is the caller's Schedule's job:
  * socket.io-client's own reconnection is off and no Manager is shared.
  */
+import { acquireReleasePlain } from "../Release.js"
 import { withSpanWhileTracing } from "../telemetry/Spans.js"
 import { Deferred, Duration, Effect, Exit, Mailbox, Option, Redacted, Schema, type Scope } from "effect"
 import { io, type Socket } from "socket.io-client"
@@ -53,10 +54,11 @@ const connectError = (endpoint: string, error: Error & { readonly data?: unknown
   return new SocketClosed({ reason: "connect_error", message: `cannot connect to guild node ${endpoint}: ${error.message}` })
 }
 
+// Typed fields need no validation: a node dropping a thousand sockets makes a thousand of these.
 const disconnected = (endpoint: string, reason: Socket.DisconnectReason): SocketClosed =>
   reason === "io server disconnect"
-    ? new SocketClosed({ reason: "server_disconnect", code: reason, message: `guild node ${endpoint} closed the connection` })
-    : new SocketClosed({ reason: "transport", code: reason, message: `connection to guild node ${endpoint} lost (${reason})` })
+    ? new SocketClosed({ reason: "server_disconnect", code: reason, message: `guild node ${endpoint} closed the connection` }, true)
+    : new SocketClosed({ reason: "transport", code: reason, message: `connection to guild node ${endpoint} lost (${reason})` }, true)
 
 const overflow = (endpoint: string) =>
   new SocketClosed({
@@ -83,7 +85,7 @@ const connect = (endpoint: string, token: Redacted.Redacted<string>, only: Reado
     }
     // One resource, socket and listeners: the listeners are gone before the socket closes. (One
     // acquireRelease per listener cost a reconnect storm four finalizers per socket.)
-    const socket = yield* Effect.acquireRelease(
+    const socket = yield* acquireReleasePlain(
       Effect.sync(() => {
         const socket = io(endpoint, {
           path: SOCKET_PATH,

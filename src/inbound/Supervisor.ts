@@ -13,6 +13,7 @@ import { type GuildRef, guildKey } from "../fabric/FabricApi.js"
 import { GuildSocket, type SocketClosed } from "../fabric/GuildSocket.js"
 import { HostApi } from "../host/HostApi.js"
 import { PresenceSync } from "../presence/PresenceSync.js"
+import { acquireReleasePlain } from "../Release.js"
 import { ActiveProfile, enabledIdentity, type LoadedProfile } from "../profile/ProfileSchema.js"
 import { Sessions } from "../sessions/Sessions.js"
 import { FiberRegistry, type TrackedFiber } from "../telemetry/FiberRegistry.js"
@@ -92,7 +93,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         // Live events wait in the mailbox while the node still accepts the rest of a wave.
         yield* wave.settled(ref.guildNodeId)
         yield* presence.connected(ref)
-        yield* Effect.acquireRelease(Metric.increment(openSockets), () => Metric.incrementBy(openSockets, -1))
+        yield* acquireReleasePlain(Metric.increment(openSockets), () => Metric.incrementBy(openSockets, -1))
         // Slash commands (v1.1), beside the catch-up rather than before it; owned by this
         // connection. Bindings that declare none cost no fiber.
         if (commandsOf(profile.bindings, ref).length > 0) yield* Effect.forkScoped(commandSync.connected(ref))

@@ -5,6 +5,7 @@
  */
 import { DateTime, Effect, Metric, Order } from "effect"
 import type { Scope } from "effect"
+import { acquireReleasePlain } from "../Release.js"
 import { activeFibers } from "./Metrics.js"
 
 export const fiberKinds = ["socket_session", "resync", "catchup", "typing"] as const
@@ -86,7 +87,7 @@ export class FiberRegistry extends Effect.Service<FiberRegistry>()("plexum-fabri
     // Plain effects, not `Effect.fn`: bookkeeping runs on every state change (per message for
     // channel workers), and a span each would clutter the trace of the work it describes.
     const track = (info: Omit<FiberInfo, "id" | "started_at">): Effect.Effect<TrackedFiber, never, Scope.Scope> =>
-      Effect.acquireRelease(register(info), (id) => unregister(id, info.kind)).pipe(
+      acquireReleasePlain(register(info), (id) => unregister(id, info.kind)).pipe(
         Effect.map((id) => ({ update: (change: FiberPatch) => patch(id, change) }))
       )
 
