@@ -5,7 +5,7 @@
  * the outbox (`OUTBOX_CAPACITY` lines), and stdout's own buffer, which the writer fills only
  * up to its high-water mark (plus the last write) before it waits for a drain.
  */
-import { Context, Deferred, Effect, Fiber, Layer, Mailbox, Option, Schema, Stream } from "effect"
+import { Chunk, Context, Deferred, Effect, Fiber, Layer, Mailbox, Option, Schema, Stream } from "effect"
 import { NodeStream } from "@effect/platform-node"
 import { errorLine, notificationLine, resultLine, type RequestId } from "./JsonRpc.js"
 import { Redactor } from "../secrets/Redactor.js"
@@ -95,6 +95,12 @@ const levelRank: Record<LogLevel, number> = { debug: 0, info: 1, notice: 2, warn
 export const OUTBOX_CAPACITY = 16_384
 /** After a backed-up writer made sockets drop, they reconnect once the outbox is below this. */
 const OUTBOX_LOW_WATER = OUTBOX_CAPACITY / 4
+/**
+ * Lines joined into one write at most. A backed-up outbox can hold thousands: joined whole they
+ * made a string of megabytes, allocated in V8's large-object space (fresh pages, freed only by a
+ * full collection) on every write; 64 notification lines stay an ordinary young string.
+ */
+const WRITE_LINES = 64
 /** Lines the writer may still flush after the outbox closed, on a graceful stop. */
 const FLUSH_BUDGET = "1 second"
 
@@ -111,8 +117,11 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
 
     const writer = yield* Effect.gen(function*() {
       while (true) {
-        const [lines, done] = yield* outbox.takeAll
-        if (lines.length > 0) yield* transport.write(Array.from(lines).join(""))
+        const [taken, done] = yield* outbox.takeAll
+        const lines = Chunk.toReadonlyArray(taken)
+        for (let from = 0; from < lines.length; from += WRITE_LINES) {
+          yield* transport.write(lines.slice(from, from + WRITE_LINES).join(""))
+        }
         if (done) return
       }
     }).pipe(
