@@ -2,8 +2,10 @@
  * socket.io-client, wrapped once. A connection is a scoped resource: the socket and every
  * listener are released with the scope, and its events arrive in a bounded Mailbox that fails
  * with `SocketClosed` when the connection ends, whatever the cause. The caller takes them in
- * batches (`takeAll`: everything buffered at once). Reconnecting is the caller's Schedule's job:
- * socket.io-client's own reconnection is off and no Manager is shared.
+ * batches (`takeAll`: everything buffered at once), and may add events of its own to wake
+ * itself up in order with them (a socket session whose pending burst is due). Reconnecting is
+ * the caller's Schedule's job: socket.io-client's own reconnection is off and no Manager is
+ * shared.
  */
 import { acquireReleasePlain } from "../Release.js"
 import { withSpanWhileTracing } from "../telemetry/Spans.js"
@@ -122,7 +124,7 @@ const connect = (endpoint: string, token: Redacted.Redacted<string>, only: Reado
         onTimeout: () => new SocketClosed({ reason: "timeout", message: `guild node ${endpoint} did not accept the connection in time` })
       })
     )
-    return events as Mailbox.ReadonlyMailbox<SocketEvent, SocketClosed>
+    return events
   })
 
 export class GuildSocket extends Effect.Service<GuildSocket>()("plexum-fabric/GuildSocket", {
@@ -134,7 +136,7 @@ export class GuildSocket extends Effect.Service<GuildSocket>()("plexum-fabric/Gu
      * with the scope. With `only`, events of other names are not buffered at all.
      */
     connect: (endpoint: string, token: Redacted.Redacted<string>, only?: ReadonlySet<string>): Effect.Effect<
-      Mailbox.ReadonlyMailbox<SocketEvent, SocketClosed>,
+      Mailbox.Mailbox<SocketEvent, SocketClosed>,
       SocketClosed,
       Scope.Scope
     > => connect(endpoint, token, only).pipe(withSpanWhileTracing("GuildSocket.connect", { attributes: { endpoint } }))

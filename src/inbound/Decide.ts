@@ -236,6 +236,12 @@ export const skipMessage = (
 }
 
 /**
+ * What a session puts in its own socket mailbox to wake up when a pending burst is due
+ * (SocketSession): taken in order with the socket's events, nothing to decide.
+ */
+export const WAKE_UP: SocketEvent = { name: "plexum.wake_up", payload: undefined }
+
+/**
  * Decides `events` from index `from` on, in socket order, into `batch`. Stops at the first
  * message of a channel the session does not know (it needs a re-sync, which is I/O) and returns
  * its index; returns `events.length` when the batch was decided whole.
@@ -243,6 +249,7 @@ export const skipMessage = (
 export const decideEvents = (view: SessionView, events: ReadonlyArray<SocketEvent>, from: number, batch: Batch): number => {
   for (let i = from; i < events.length; i++) {
     const raw = events[i]!
+    if (raw === WAKE_UP) continue
     const decoded = decodeEvent(raw.name, raw.payload)
     if (Either.isLeft(decoded)) {
       batch.problem(

@@ -25,7 +25,7 @@ import { ChannelQueue } from "./ChannelQueue.js"
 import type { ChannelState } from "./ChannelState.js"
 import { Continuity } from "./Continuity.js"
 import { Cursor } from "./Cursor.js"
-import { decideEvents, nextDue, releaseDue, type SessionView } from "./Decide.js"
+import { decideEvents, nextDue, releaseDue, type SessionView, WAKE_UP } from "./Decide.js"
 import { Dedup } from "./Dedup.js"
 import type { Recipient } from "./Notification.js"
 import { WakePolicies } from "./WakePolicies.js"
@@ -34,7 +34,8 @@ export interface SessionParams {
   readonly ref: GuildRef
   /** The agent's Fabric user id in this guild. */
   readonly userId: string
-  readonly events: Mailbox.ReadonlyMailbox<SocketEvent, SocketClosed>
+  /** The socket's events; the session adds a `WAKE_UP` of its own when a pending burst is due. */
+  readonly events: Mailbox.Mailbox<SocketEvent, SocketClosed>
   /**
    * Cursor of a channel the agent is in at this session's first load and has no state for: on
    * the first connect since the plugin started, `NewSince(start)`; later, `Beginning` (it joined
@@ -126,6 +127,8 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
     ): Effect.Effect<void> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const batch = new Batch("socket", session.tracing, now)
+        // Bursts already due go first: their messages came before these events.
+        if (session.view.pending.size > 0) releaseDue(session.view, batch)
         const stop = decideEvents(session.view, events, from, batch)
         let busy: Array<readonly [ChannelState, Channel]> | undefined
         for (const state of batch.touched) {
@@ -210,21 +213,25 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
         yield* Effect.forkScoped(checker(session, directory))
         yield* params.onLive
 
+        // While a burst is pending, one sleeping fiber puts a WAKE_UP in the mailbox when the first
+        // is due, and the wait for events ends with it. (Racing every wait against a timer forked
+        // two fibers per batch and merged their FiberRefs back.)
+        let wakeAt: number | undefined
+        const wakeUpAt = (due: number) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            wakeAt = due
+            const wake = Effect.sync(() => {
+              if (wakeAt === due) wakeAt = undefined
+              params.events.unsafeOffer(WAKE_UP)
+            })
+            return Effect.asVoid(Effect.forkIn(Effect.zipRight(Effect.sleep(Duration.millis(Math.max(0, due - now))), wake), session.scope))
+          })
+
         while (true) {
-          // Fails with the SocketClosed that ended the connection, once what it buffered is taken.
-          // While a burst is pending, the wait ends when the first one is due.
           const due = nextDue(view)
-          const taken = due === undefined
-            ? yield* Effect.map(params.events.takeAll, Option.some)
-            : yield* Effect.flatMap(Clock.currentTimeMillis, (now) =>
-              Effect.timeoutOption(params.events.takeAll, Duration.millis(Math.max(0, due - now))))
-          if (Option.isNone(taken)) {
-            const batch = new Batch("socket", tracing, yield* Clock.currentTimeMillis)
-            releaseDue(view, batch)
-            yield* session.emit(batch)
-            continue
-          }
-          const [events, done] = taken.value
+          if (due !== undefined && (wakeAt === undefined || due < wakeAt)) yield* wakeUpAt(due)
+          // Fails with the SocketClosed that ended the connection, once what it buffered is taken.
+          const [events, done] = yield* params.events.takeAll
           if (done && Chunk.isEmpty(events)) return yield* Effect.dieMessage("a guild socket's mailbox ended without a close")
           yield* consume(session, directory, Chunk.toReadonlyArray(events), 0)
         }

@@ -1,7 +1,7 @@
 /**
  * One socket session with its clock under TestClock: the coalescing window is the session's own
- * timer (its wait for events gives up when the first burst is due), owned by the session's
- * scope. The socket is a Mailbox the test fills; Fabric is a double with an empty history.
+ * timer (a fiber of the session's scope puts a wake-up in its mailbox when the first burst is
+ * due). The socket is a Mailbox the test fills; Fabric is a double with an empty history.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Mailbox, TestClock } from "effect"
@@ -55,9 +55,9 @@ const setup = Effect.gen(function*() {
     Effect.provide(layer),
     Effect.forkScoped
   )
-  const send = (...messages: ReadonlyArray<Message>) =>
-    events.offerAll(messages.map((m) => ({ name: "message.created", payload: m }))).pipe(Effect.zipRight(settle))
-  return { host, send, session }
+  const offer = (...messages: ReadonlyArray<Message>) => events.offerAll(messages.map((m) => ({ name: "message.created", payload: m })))
+  const send = (...messages: ReadonlyArray<Message>) => offer(...messages).pipe(Effect.zipRight(settle))
+  return { host, offer, send, session }
 })
 
 /** Lets the session fiber run what it can without the clock moving. */
@@ -93,6 +93,24 @@ describe("SocketSession under TestClock", () => {
       const delivered = yield* host.delivered
       expect(delivered.map((i) => i.message.split("\n").length)).toEqual([8])
       expect(delivered[0]!.message.startsWith("part 0")).toBe(true)
+    }))
+
+  it.scoped("a burst that is due goes out before what arrives with its wake-up, and a spurious wake-up delivers nothing", () =>
+    Effect.gen(function*() {
+      const { host, offer, send } = yield* setup
+      yield* settle
+      yield* send(message("hey"))
+      // The wake-up armed for t = 1 s fires early for a burst that grew at 0.6 s: nothing is due yet.
+      yield* TestClock.adjust("600 millis")
+      yield* send(message("quick q"))
+      yield* TestClock.adjust("400 millis")
+      yield* settle
+      expect(yield* host.delivered).toEqual([])
+      // Due at 1.6 s; another author's command arrives at that moment. Commands are never held.
+      yield* TestClock.adjust("600 millis")
+      yield* offer({ ...message("/ask why", "u_bob"), command: { name: "ask", args: "why" } })
+      yield* settle
+      expect((yield* host.delivered).map((i) => i.message)).toEqual(["hey\nquick q", "/ask why"])
     }))
 
   it.scoped("a stop releases a pending burst at once, without waiting for its window: its cursor is past it", () =>
