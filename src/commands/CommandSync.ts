@@ -7,7 +7,7 @@
  * a failure is a warning, and the next connect tries again.
  */
 import { Effect, Ref } from "effect"
-import { FabricApi, type FabricCallError, type GuildRef } from "../fabric/FabricApi.js"
+import { FabricApi, type FabricCallError, type GuildRef, guildKey } from "../fabric/FabricApi.js"
 import { ROUTE_NOT_FOUND_CODE, type SlashCommand } from "../fabric/FabricContract.js"
 import { ActiveProfile, type Binding } from "../profile/ProfileSchema.js"
 import { annotateSpan, fnWhileTracing } from "../telemetry/Spans.js"
@@ -38,9 +38,17 @@ export class CommandSync extends Effect.Service<CommandSync>()("plexum-fabric/Co
     const api = yield* FabricApi
     /** Guild nodes that answered `404 not_found`; forgotten at restart. */
     const unsupported = yield* Ref.make<ReadonlySet<string>>(new Set())
+    /** The union per (agent, guild), worked out once: the active profile's bindings do not change. */
+    const unions = new Map<string, ReadonlyArray<Command>>()
+    const commandsFor = (ref: GuildRef): ReadonlyArray<Command> => {
+      const key = guildKey(ref)
+      let commands = unions.get(key)
+      if (commands === undefined) unions.set(key, commands = commandsOf(profile.bindings, ref))
+      return commands
+    }
 
     const connected = fnWhileTracing("CommandSync.connected")(Effect.fnUntraced(function*(ref: GuildRef) {
-      const commands = commandsOf(profile.bindings, ref)
+      const commands = commandsFor(ref)
       if (commands.length === 0 || (yield* Ref.get(unsupported)).has(ref.guildNodeId)) return
       yield* annotateSpan({ agent: ref.agentId, guild: ref.guildNodeId, commands: commands.length })
       const names = commands.map((c) => `/${c.name}`).join(", ")
@@ -67,6 +75,8 @@ export class CommandSync extends Effect.Service<CommandSync>()("plexum-fabric/Co
     }))
 
     return {
+      /** Whether the agent's bindings in the guild declare any command: a connect without asks no fiber. */
+      declares: (ref: GuildRef): boolean => commandsFor(ref).length > 0,
       /**
        * Registers the agent's commands in the guild, after a socket connected. Never fails:
        * what goes wrong is logged.

@@ -128,7 +128,7 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const batch = new Batch("socket", session.tracing, now)
         // Bursts already due go first: their messages came before these events.
-        if (session.view.pending.size > 0) releaseDue(session.view, batch)
+        releaseDue(session.view, batch)
         const stop = decideEvents(session.view, events, from, batch)
         let busy: Array<readonly [ChannelState, Channel]> | undefined
         for (const state of batch.touched) {

@@ -19,7 +19,7 @@ import { Sessions } from "../sessions/Sessions.js"
 import { FiberRegistry, type TrackedFiber } from "../telemetry/FiberRegistry.js"
 import { openSockets, reconnects } from "../telemetry/Metrics.js"
 import { annotateSpan, SpanNames, withSpanWhileTracing } from "../telemetry/Spans.js"
-import { CommandSync, commandsOf } from "../commands/CommandSync.js"
+import { CommandSync } from "../commands/CommandSync.js"
 import { ConnectWave } from "./ConnectWave.js"
 import { Cursor } from "./Cursor.js"
 import { INBOUND_EVENTS } from "./InboundEvent.js"
@@ -96,7 +96,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         yield* acquireReleasePlain(Metric.increment(openSockets), () => Metric.incrementBy(openSockets, -1))
         // Slash commands (v1.1), beside the catch-up rather than before it; owned by this
         // connection. Bindings that declare none cost no fiber.
-        if (commandsOf(profile.bindings, ref).length > 0) yield* Effect.forkScoped(commandSync.connected(ref))
+        if (commandSync.declares(ref)) yield* Effect.forkScoped(commandSync.connected(ref))
         const first = yield* Ref.get(firstConnect)
         return yield* socketSession.run({
           ref,

@@ -70,6 +70,7 @@ describe("CommandSync", () => {
   it.scopedLive("registers the union after every connect", () =>
     Effect.gen(function*() {
       const { agent, guild, logs, ref, sim, sync } = yield* setup((g) => [binding("a", "scout", g, [deploy]), binding("b", "scout", g, [status])])
+      expect(sync.declares(ref)).toBe(true)
       yield* sync.connected(ref)
       expect(yield* sim.commandPuts(guild.node_id)).toEqual([{ user_id: agent.id, commands: [deploy, status] }])
       yield* sync.connected(ref)
@@ -82,6 +83,8 @@ describe("CommandSync", () => {
   it.scopedLive("registers nothing when the agent's bindings in the guild have no commands", () =>
     Effect.gen(function*() {
       const { guild, ref, sim, sync } = yield* setup((g) => [binding("a", "scout", g), binding("b", "scout", "g_elsewhere", [deploy])])
+      // The Supervisor forks no registration for such a connect.
+      expect(sync.declares(ref)).toBe(false)
       yield* sync.connected(ref)
       expect(yield* sim.commandPuts(guild.node_id)).toEqual([])
     }))
