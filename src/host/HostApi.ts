@@ -1,9 +1,12 @@
 /**
- * What the plugin says to the host. stdout belongs to the protocol: every line goes through the
- * one writer fiber here, in the order it was offered, batched when the host reads slower than
- * the plugin writes. Log lines also get a copy on stderr. What waits for the host is bounded:
- * the outbox (`OUTBOX_CAPACITY` lines), and stdout's own buffer, which the writer fills only
- * up to its high-water mark (plus the last write) before it waits for a drain.
+ * What the plugin says to the host. stdout belongs to the protocol: every line reaches it in
+ * the order it was sent. A line sent while nothing waits before it and stdout takes writes at
+ * once is written straight away, on the sender's fiber (the usual case at chat rates: no
+ * hand-off per notification); otherwise it joins the outbox, which the one writer fiber drains,
+ * batched when the host reads slower than the plugin writes. Log lines also get a copy on
+ * stderr. What waits for the host is bounded: the outbox (`OUTBOX_CAPACITY` lines), and
+ * stdout's own buffer, which is filled only up to its high-water mark (plus the last write)
+ * before the writer waits for a drain.
  */
 import { Chunk, Context, Deferred, Effect, Fiber, Layer, Mailbox, Option, Schema, Stream } from "effect"
 import { NodeStream } from "@effect/platform-node"
@@ -19,6 +22,11 @@ export class HostGone extends Schema.TaggedError<HostGone>()("HostGone", { messa
 export class HostTransport extends Context.Tag("plexum-fabric/HostTransport")<HostTransport, {
   readonly input: Stream.Stream<Uint8Array>
   readonly write: (text: string) => Effect.Effect<void, HostGone>
+  /**
+   * Writes `text` at once and answers true when the transport can take it without waiting
+   * (stdout under its high-water mark, not failed); else writes nothing and answers false.
+   */
+  readonly writeNow: (text: string) => boolean
   readonly diagnostic: (text: string) => void
 }>() {
   static readonly Stdio = Layer.scoped(
@@ -59,6 +67,11 @@ export class HostTransport extends Context.Tag("plexum-fabric/HostTransport")<Ho
             })
           })
         })
+      const writeNow = (text: string): boolean => {
+        if (failed !== undefined || process.stdout.writableNeedDrain) return false
+        process.stdout.write(text, onWritten)
+        return true
+      }
       /** The probe of an idle stdout waits for its write's own answer: that is what it asks. */
       const probe = (text: string): Effect.Effect<void, HostGone> =>
         Effect.async<void, HostGone>((resume) => {
@@ -80,7 +93,7 @@ export class HostTransport extends Context.Tag("plexum-fabric/HostTransport")<Ho
         ),
         Effect.forkScoped
       )
-      return { input: NodeStream.stdin.pipe(Stream.interruptWhen(Deferred.await(stdoutGone))), write, diagnostic }
+      return { input: NodeStream.stdin.pipe(Stream.interruptWhen(Deferred.await(stdoutGone))), write, writeNow, diagnostic }
     })
   )
 }
@@ -115,12 +128,21 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
     // MCP: log notifications only once the host has initialized the session.
     let logToHost = false
 
+    /**
+     * Lines in the outbox or taken by the writer and not yet written. While any are, a line sent
+     * queues behind them; counted down only once written, so no line can overtake them.
+     */
+    let unwritten = 0
+    let closing = false
+
     const writer = yield* Effect.gen(function*() {
       while (true) {
         const [taken, done] = yield* outbox.takeAll
         const lines = Chunk.toReadonlyArray(taken)
         for (let from = 0; from < lines.length; from += WRITE_LINES) {
-          yield* transport.write(lines.slice(from, from + WRITE_LINES).join(""))
+          const chunk = lines.slice(from, from + WRITE_LINES)
+          yield* transport.write(chunk.join(""))
+          unwritten -= chunk.length
         }
         if (done) return
       }
@@ -134,7 +156,9 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
     )
     // Runs before the fork's own finalizer (finalizers run in reverse): flush, then stop.
     yield* Effect.addFinalizer(() =>
-      outbox.end.pipe(
+      Effect.sync(() => void (closing = true)).pipe(
+        // Nothing is written straight away any more: what was sent until now is flushed, in order.
+        Effect.zipRight(outbox.end),
         Effect.zipRight(Fiber.await(writer).pipe(Effect.timeout(FLUSH_BUDGET), Effect.ignore)),
         Effect.zipRight(Fiber.interrupt(writer))
       )
@@ -145,7 +169,18 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
       backlog() < OUTBOX_LOW_WATER ? Effect.void : Effect.zipRight(Effect.sleep("100 millis"), awaitRoom)
     )
 
-    const offer = (line: string) => outbox.offer(line).pipe(Effect.asVoid)
+    /** Straight to stdout when nothing waits before these lines and it takes them now. */
+    const sentNow = (lines: ReadonlyArray<string>): boolean =>
+      unwritten === 0 && !closing && lines.length <= WRITE_LINES && transport.writeNow(lines.join(""))
+
+    /** Sends `lines` in order: at once, or through the outbox (suspending while it is full). */
+    const send = (lines: ReadonlyArray<string>): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (sentNow(lines)) return Effect.void
+        unwritten += lines.length
+        return outbox.offerAll(lines).pipe(Effect.asVoid)
+      })
+    const offer = (line: string) => send([line])
     const notify = (method: string, params?: unknown) => offer(notificationLine(method, params))
 
     /** Synchronous, for the Logger: a log line never waits, and is dropped if the outbox is full. */
@@ -155,7 +190,9 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
       transport.diagnostic(
         redact(`[${LOGGER_NAME}] ${lvl}: ${message}${Object.keys(fields).length ? " " + JSON.stringify(fields) : ""}\n`)
       )
-      if (logToHost) outbox.unsafeOffer(redact(notificationLine(Methods.message, { level: lvl, logger: LOGGER_NAME, data })))
+      if (!logToHost) return
+      const line = [redact(notificationLine(Methods.message, { level: lvl, logger: LOGGER_NAME, data }))]
+      if (!sentNow(line) && outbox.unsafeOffer(line[0]!)) unwritten += 1
     }
 
     return {
@@ -163,8 +200,8 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
       respond: (id: RequestId, result: unknown) => offer(redact(resultLine(id, result))),
       respondError: (id: RequestId | null, code: number, message: string) => offer(redact(errorLine(id, code, message))),
       notify,
-      /** Encoded inbound notification lines, in order, in one offer (suspends while the outbox is full). */
-      inboundLines: (lines: ReadonlyArray<string>) => outbox.offerAll(lines).pipe(Effect.asVoid),
+      /** Encoded inbound notification lines, in order, in one send (suspends while the outbox is full). */
+      inboundLines: send,
       /** Completes once the host has read the outbox down to a quarter (at once when it is). */
       awaitRoom,
       setLevel: (lvl: LogLevel) =>

@@ -58,6 +58,8 @@ export const startHost = (activation: Layer.Layer<Activation>) =>
           ...all,
           ...text.split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l))
         ]),
+      // Every line goes through the writer fiber.
+      writeNow: () => false,
       diagnostic: (text: string) => {
         stderr.push(text)
       }

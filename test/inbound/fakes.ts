@@ -75,6 +75,8 @@ export const recordingHost = Effect.gen(function*() {
         ...text.split("\n").filter((line) => line.length > 0).map((line) => JSON.parse(line)).filter((m) => m.method === Methods.inbound)
           .map((m) => m.params as Inbound)
       ]),
+    // Every line goes through the writer fiber.
+    writeNow: () => false,
     diagnostic: () => {}
   })
   const waitFor = (

@@ -52,6 +52,8 @@ describe("a host that stops reading", () => {
               }
             })
           ),
+        // Every line goes through the writer fiber.
+        writeNow: () => false,
         diagnostic: () => {}
       })
       const profile = Layer.succeed(ActiveProfile, {
