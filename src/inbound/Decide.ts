@@ -13,7 +13,7 @@ import { routeInbound } from "../profile/Routing.js"
 import type { Batch } from "./Batch.js"
 import type { ChannelState } from "./ChannelState.js"
 import { type Burst, catchUpBursts, mergeBurst } from "./Coalescer.js"
-import type { AgentMemory } from "./Dedup.js"
+import type { ScopedIds } from "./IdRing.js"
 import { decodeEvent } from "./InboundEvent.js"
 import { type Extras, inboundLine, inboundPrefix, type Recipient } from "./Notification.js"
 import { type AgentLoopGuard, isAgentAuthor, type OncePer, pairKey, type Refusal, type WakeAdmission } from "./WakeAdmission.js"
@@ -23,7 +23,7 @@ import { isOwnMessage, wakes } from "./WakeGate.js"
 export interface SessionView {
   readonly recipient: Recipient
   readonly bindings: ReadonlyArray<Binding>
-  readonly memory: AgentMemory
+  readonly memory: ScopedIds
   readonly admission: WakeAdmission
   readonly loopGuard: AgentLoopGuard
   readonly refusalInfo: OncePer
@@ -131,7 +131,7 @@ export const decideMessage = (
   batch: Batch
 ): void => {
   batch.received += 1
-  if (!view.memory.seen.add(message.id)) return batch.drop("duplicate", message.id)
+  if (!view.memory.add(message.id)) return batch.drop("duplicate", message.id)
   const late = batch.source === "late"
   // A late message is older than the cursor: the cursor stays where socket order put it.
   if (!late) state.handle(message.id)
@@ -161,7 +161,7 @@ export const decideMessage = (
   ) {
     return refuse(view, view.admission.loopRefusal(), message, batch)
   }
-  view.memory.delivered.add(message.id)
+  view.memory.addDelivered(message.id)
   if (late) return deliverBurst(state, [message], seq, batch, "late")
   if (state.coalescer.windowMs <= 0) return deliverBurst(state, [message], seq, batch)
   if (batch.source === "catchup" && state.coalescer.windowMs > 0) {
@@ -191,7 +191,7 @@ export const flushCaughtUp = (state: ChannelState, batch: Batch): void => {
 export const decideEdit = (view: SessionView, state: ChannelState, channel: Channel, message: Message, batch: Batch): void => {
   if (
     isOwnMessage(message.author_id, view.recipient.userId) ||
-    view.memory.delivered.has(message.id) ||
+    view.memory.wasDelivered(message.id) ||
     !wakes(channel.x_type, message, view.recipient.userId) ||
     view.admission.refusal(channel.x_type, message.author_id) !== undefined ||
     routeOf(view.bindings, state) === null
@@ -203,8 +203,7 @@ export const decideEdit = (view: SessionView, state: ChannelState, channel: Chan
   ) {
     return refuse(view, view.admission.loopRefusal(), message, batch)
   }
-  view.memory.delivered.add(message.id)
-  view.memory.seen.add(message.id)
+  view.memory.addDelivered(message.id)
   state.history.remove(message.id)
   // No history: what was recorded came after the original message.
   deliverBurst(state, [message], 0, batch, "edited")
@@ -222,7 +221,7 @@ export const skipMessage = (
   batch: Batch
 ): boolean => {
   batch.received += 1
-  if (!view.memory.seen.add(message.id)) {
+  if (!view.memory.add(message.id)) {
     batch.drop("duplicate", message.id)
     return false
   }

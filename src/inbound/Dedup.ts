@@ -8,30 +8,24 @@ import { Effect } from "effect"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
 import { IdRing, type ScopedIds } from "./IdRing.js"
 
-/**
- * One agent's memory of the messages of one guild node (message ids are only unique within a
- * node); the capacity is the agent's, shared by all its guilds.
- */
-export interface AgentMemory {
-  /** Every message handled (delivered, recorded or dropped): a second copy is a duplicate. */
-  readonly seen: ScopedIds
-  /** Messages delivered to the agent (as `message_id` or merged into a burst): an edit of one never wakes. */
-  readonly delivered: ScopedIds
-}
-
 export class Dedup extends Effect.Service<Dedup>()("plexum-fabric/Dedup", {
   effect: Effect.gen(function*() {
     const capacity = (yield* ActiveProfile).config.dedup_capacity
-    const byAgent = new Map<string, { readonly seen: IdRing; readonly delivered: IdRing }>()
+    const byAgent = new Map<string, IdRing>()
     return {
-      /** The agent's memory of the messages of `guildNodeId`. */
-      memoryOf: (agentId: string, guildNodeId: string): AgentMemory => {
-        let rings = byAgent.get(agentId)
-        if (rings === undefined) {
-          rings = { seen: new IdRing(capacity), delivered: new IdRing(capacity) }
-          byAgent.set(agentId, rings)
+      /**
+       * One agent's memory of the messages of `guildNodeId` (message ids are only unique within
+       * a node): every message handled (delivered, recorded or dropped), so a second copy is a
+       * duplicate, and which of them were delivered (as `message_id` or merged into a burst), so
+       * an edit of one never wakes. The capacity is the agent's, shared by all its guilds.
+       */
+      memoryOf: (agentId: string, guildNodeId: string): ScopedIds => {
+        let ring = byAgent.get(agentId)
+        if (ring === undefined) {
+          ring = new IdRing(capacity)
+          byAgent.set(agentId, ring)
         }
-        return { seen: rings.seen.scope(guildNodeId), delivered: rings.delivered.scope(guildNodeId) }
+        return ring.scope(guildNodeId)
       }
     } as const
   })

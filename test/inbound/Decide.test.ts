@@ -53,7 +53,7 @@ const world = (bindings: ReadonlyArray<Binding> = [binding], config: Partial<Plu
   const view: SessionView = {
     recipient,
     bindings,
-    memory: { seen: new IdRing(100).scope("g_1"), delivered: new IdRing(100).scope("g_1") },
+    memory: new IdRing(100).scope("g_1"),
     admission: new WakeAdmission(settings, "a1"),
     loopGuard: new AgentLoopGuard(),
     refusalInfo: new OncePer(3_600_000),

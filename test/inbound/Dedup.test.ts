@@ -28,6 +28,21 @@ describe("IdRing", () => {
     expect(["m_997", "m_998", "m_999", "m_1000"].map((id) => g1.has(id))).toEqual([false, true, true, true])
   })
 
+  it("remembers which ids were delivered, in the same entry as their sighting", () => {
+    const ring = new IdRing(3)
+    const g1 = ring.scope("g_1")
+    g1.add("m_1")
+    expect(g1.wasDelivered("m_1")).toBe(false)
+    g1.addDelivered("m_1")
+    // An id delivered without being added first (an edit) is seen too.
+    g1.addDelivered("m_2")
+    expect([g1.wasDelivered("m_1"), g1.add("m_2"), g1.wasDelivered("m_2")]).toEqual([true, false, true])
+    // Marking m_1 delivered took no place of its own: two more ids forget m_1 only.
+    g1.add("m_3")
+    g1.add("m_4")
+    expect([g1.has("m_1"), g1.wasDelivered("m_1"), g1.has("m_2"), g1.wasDelivered("m_2")]).toEqual([false, false, true, true])
+  })
+
   it("shares its capacity between scopes, forgetting the oldest whatever its scope", () => {
     const ring = new IdRing(3)
     const [g1, g2] = [ring.scope("g_1"), ring.scope("g_2")]
@@ -46,14 +61,14 @@ describe("Dedup", () => {
     Effect.gen(function*() {
       const dedup = yield* Dedup
       const a1 = dedup.memoryOf("a1", "g_1")
-      expect(a1.seen.add("m_1")).toBe(true)
-      expect(dedup.memoryOf("a1", "g_1").seen.add("m_1")).toBe(false)
+      expect(a1.add("m_1")).toBe(true)
+      expect(dedup.memoryOf("a1", "g_1").add("m_1")).toBe(false)
       // Another agent sees the same message on its own socket; ids are unique per guild only.
-      expect(dedup.memoryOf("a2", "g_1").seen.add("m_1")).toBe(true)
-      expect(dedup.memoryOf("a1", "g_2").seen.add("m_1")).toBe(true)
+      expect(dedup.memoryOf("a2", "g_1").add("m_1")).toBe(true)
+      expect(dedup.memoryOf("a1", "g_2").add("m_1")).toBe(true)
       // The capacity (7) is the agent's, across its guilds: 1 + 1 + 6 more forget a1's first.
-      for (let i = 2; i <= 7; i++) a1.seen.add(`m_${i}`)
-      expect([a1.seen.has("m_1"), a1.seen.has("m_2")]).toEqual([false, true])
-      expect(a1.delivered.has("m_1")).toBe(false)
+      for (let i = 2; i <= 7; i++) a1.add(`m_${i}`)
+      expect([a1.has("m_1"), a1.has("m_2")]).toEqual([false, true])
+      expect(a1.wasDelivered("m_1")).toBe(false)
     }).pipe(Effect.provide(withCapacity(7))))
 })

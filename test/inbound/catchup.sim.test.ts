@@ -65,7 +65,7 @@ const fixture = (config: Partial<PluginConfig> = {}, postedBeforeStart = 0) =>
       Effect.map(sim.messages(guild.node_id, channelId), (all) => all.filter((m) => !wakingOnly || m.wakeup).map((m) => m.id))
 
     // What each agent keeps across catch-ups: its channel states and its memory.
-    const kept = new Map(AGENTS.map((id) => [id, { states: new Map<string, ChannelState>(), memory: { seen: new IdRing(10_000).scope(guild.node_id), delivered: new IdRing(10_000).scope(guild.node_id) } }]))
+    const kept = new Map(AGENTS.map((id) => [id, { states: new Map<string, ChannelState>(), memory: new IdRing(10_000).scope(guild.node_id) }]))
 
     /** One catch-up run for `agentId`: the message ids it delivered, per channel, in order. */
     const catchUp = (channels: ReadonlyArray<Channel>, firstConnect: boolean, agentId: (typeof AGENTS)[number] = AGENTS[0]) =>
