@@ -126,6 +126,17 @@ const hotRows = (r: HotPathResult): Array<Row> => {
         pass: strict && limit !== undefined ? added <= limit : undefined
       })
     }
+    // What a message costs when it arrives alone; older results files have none.
+    if (side.plugin.cpu_us_per_message !== undefined) {
+      rows.push({
+        scenario: `2 latency ${Number(rate).toLocaleString("en")}/s`,
+        metric: "CPU per message",
+        unit: "µs",
+        plugin: side.plugin.cpu_us_per_message,
+        raw: side.raw.cpu_us_per_message,
+        comparison: `×${(side.plugin.cpu_us_per_message.median / side.raw.cpu_us_per_message.median).toFixed(2)}`
+      })
+    }
   }
   return rows
 }

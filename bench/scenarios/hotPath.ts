@@ -52,6 +52,11 @@ export interface LatencyRun {
   readonly p99_ms: number
   readonly max_ms: number
   readonly received: number
+  /**
+   * The receiving process's CPU over the run per message emitted: at these rates nearly every
+   * message is a batch of its own, so this is what each costs when it arrives alone.
+   */
+  readonly cpu_us_per_message: number
 }
 
 type Throughput = Record<"per_second" | "received" | "cpu_us_per_message", Spread>
@@ -69,13 +74,14 @@ export interface HotPathResult {
   readonly latency: Record<string, { readonly plugin: Record<keyof LatencyRun, Spread>; readonly raw: Record<keyof LatencyRun, Spread> }>
 }
 
-const summarizeLatency = (collected: Collected): LatencyRun => {
+const summarizeLatency = (collected: Collected, cpuMicrosUsed: number, emitted: number): LatencyRun => {
   const sorted = [...collected.latencies_us].sort((a, b) => a - b)
   return {
     p50_ms: percentile(sorted, 50) / 1000,
     p99_ms: percentile(sorted, 99) / 1000,
     max_ms: (sorted.at(-1) ?? Number.NaN) / 1000,
-    received: collected.count
+    received: collected.count,
+    cpu_us_per_message: cpuMicrosUsed / emitted
   }
 }
 
@@ -260,12 +266,15 @@ export const hotPath = (bench: Bench) =>
       }
       for (let run = 1; run <= bench.runs; run++) {
         for (const [name, receiver, dm] of sides) {
+          const pid = yield* receiver.pid
+          const cpuBefore = cpuMicros(pid)
           const { collected } = yield* receiver.collect(count, pace(dm, rate, count), 15_000 + LATENCY_SECONDS * 1000)
-          const summary = summarizeLatency(collected)
+          const summary = summarizeLatency(collected, cpuMicros(pid) - cpuBefore, count)
           runs[name].push(summary)
           yield* progress(
             `latency ${rate}/s run ${run}/${bench.runs} ${name}: p50 ${summary.p50_ms.toFixed(3)} ms, ` +
-              `p99 ${summary.p99_ms.toFixed(3)} ms, max ${summary.max_ms.toFixed(2)} ms (${summary.received}/${count})`
+              `p99 ${summary.p99_ms.toFixed(3)} ms, max ${summary.max_ms.toFixed(2)} ms (${summary.received}/${count}), ` +
+              `${summary.cpu_us_per_message.toFixed(0)} µs CPU per message`
           )
         }
       }
