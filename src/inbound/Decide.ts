@@ -5,7 +5,6 @@
  * state and fill a `Batch`; the caller hands the batch on with one Effect. Nothing here
  * allocates an Effect, a span or a metric per message.
  */
-import { Either } from "effect"
 import type { Channel, Message } from "../fabric/FabricContract.js"
 import type { SocketEvent } from "../fabric/GuildSocket.js"
 import type { Binding } from "../profile/ProfileSchema.js"
@@ -249,16 +248,15 @@ export const decideEvents = (view: SessionView, events: ReadonlyArray<SocketEven
   for (let i = from; i < events.length; i++) {
     const raw = events[i]!
     if (raw === WAKE_UP) continue
-    const decoded = decodeEvent(raw.name, raw.payload)
-    if (Either.isLeft(decoded)) {
+    const event = decodeEvent(raw.name, raw.payload)
+    if (event._tag === "Malformed") {
       batch.problem(
-        `Dropped a "${decoded.left.event}" event from guild ${view.recipient.guildNodeId} (agent ${view.recipient.agentId}): ` +
-          `${decoded.left.problem}. The guild node does not speak the Fabric contract this plugin expects; check its version.`
+        `Dropped a "${event.event}" event from guild ${view.recipient.guildNodeId} (agent ${view.recipient.agentId}): ` +
+          `${event.problem}. The guild node does not speak the Fabric contract this plugin expects; check its version.`
       )
       batch.drop("malformed", "")
       continue
     }
-    const event = decoded.right
     switch (event._tag) {
       case "MessageCreated":
       case "MessageUpdated": {

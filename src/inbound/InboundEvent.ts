@@ -15,19 +15,16 @@ import { decodeMessage } from "../fabric/MessageDecoder.js"
 /** A message body larger than this is dropped undelivered: no agent turn should carry it. */
 export const MAX_CONTENT_BYTES = 1024 * 1024
 
-export type InboundEvent = Data.TaggedEnum<{
-  MessageCreated: { readonly message: Message }
-  MessageUpdated: { readonly message: Message }
-  ChannelJoined: { readonly channel: Channel }
-  ChannelLeft: { readonly channelId: string }
-}>
-export const InboundEvent = Data.taggedEnum<InboundEvent>()
-
 /**
- * The socket events inbound delivery decides, the only ones a session's socket buffers:
- * presence and typing events (a burst of them at every reconnect storm, one per member per
- * presence change) and events of later contract versions never wake a session.
+ * A decoded event: plain objects, made once per message on the hot path (no structural
+ * equality is asked of them, so no `Data` constructor, and no `Either` around them).
  */
+export type InboundEvent =
+  | { readonly _tag: "MessageCreated"; readonly message: Message }
+  | { readonly _tag: "MessageUpdated"; readonly message: Message }
+  | { readonly _tag: "ChannelJoined"; readonly channel: Channel }
+  | { readonly _tag: "ChannelLeft"; readonly channelId: string }
+
 export const INBOUND_EVENTS: ReadonlySet<string> = new Set([
   Events.messageCreated,
   Events.messageUpdated,
@@ -52,47 +49,55 @@ const describe = (error: ParseResult.ParseError): string => {
 
 const decoder = <A, I>(schema: Schema.Schema<A, I>) => {
   const decode = Schema.decodeUnknownEither(schema)
-  return (event: string, payload: unknown): Either.Either<A, Malformed> =>
-    typeof payload !== "object" || payload === null || Array.isArray(payload)
-      ? Either.left(new Malformed({ event, problem: "the payload is not a JSON object" }))
-      : Either.mapLeft(decode(payload), (error) => new Malformed({ event, problem: describe(error) }))
+  return (event: string, payload: unknown): A | Malformed => {
+    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+      return new Malformed({ event, problem: "the payload is not a JSON object" })
+    }
+    const decoded = decode(payload)
+    return Either.isRight(decoded) ? decoded.right : new Malformed({ event, problem: describe(decoded.left) })
+  }
 }
 
 const contentBytes = (content: string) =>
   // Every UTF-16 unit is at most 3 UTF-8 bytes: most messages skip the exact count.
   content.length * 3 <= MAX_CONTENT_BYTES ? content.length : Buffer.byteLength(content, "utf8")
 
-/** The Schema decoder, asked only for the words of an error: `decodeMessage` decides. */
 const describeMessage = decoder(Message)
 
-const decodeMessageEvent = (event: string, payload: unknown): Either.Either<Message, Malformed> => {
+const decodeMessageEvent = (event: string, payload: unknown): Message | Malformed => {
   const message = decodeMessage(payload)
   if (message === undefined) return describeMessage(event, payload)
   return contentBytes(message.content) > MAX_CONTENT_BYTES
-    ? Either.left(
-      new Malformed({
-        event,
-        problem: `message ${message.id} in channel ${message.channel_id} has content over ${MAX_CONTENT_BYTES} bytes`
-      })
-    )
-    : Either.right(message)
+    ? new Malformed({
+      event,
+      problem: `message ${message.id} in channel ${message.channel_id} has content over ${MAX_CONTENT_BYTES} bytes`
+    })
+    : message
 }
 
 const decodeChannel = decoder(Channel)
 const decodeChannelLeft = decoder(ChannelLeftPayload)
 
-/** One socket event (name and first argument) into an `InboundEvent`, or why not. */
-export const decodeEvent = (name: string, payload: unknown): Either.Either<InboundEvent, Malformed> => {
+/** Decodes one socket event of the contract; anything else is `Malformed`, with what is wrong. */
+export const decodeEvent = (name: string, payload: unknown): InboundEvent | Malformed => {
   switch (name) {
-    case Events.messageCreated:
-      return Either.map(decodeMessageEvent(name, payload), (message) => InboundEvent.MessageCreated({ message }))
-    case Events.messageUpdated:
-      return Either.map(decodeMessageEvent(name, payload), (message) => InboundEvent.MessageUpdated({ message }))
-    case Events.channelJoined:
-      return Either.map(decodeChannel(name, payload), (channel) => InboundEvent.ChannelJoined({ channel }))
-    case Events.channelLeft:
-      return Either.map(decodeChannelLeft(name, payload), (left) => InboundEvent.ChannelLeft({ channelId: left.channel_id }))
+    case Events.messageCreated: {
+      const message = decodeMessageEvent(name, payload)
+      return message instanceof Malformed ? message : { _tag: "MessageCreated", message }
+    }
+    case Events.messageUpdated: {
+      const message = decodeMessageEvent(name, payload)
+      return message instanceof Malformed ? message : { _tag: "MessageUpdated", message }
+    }
+    case Events.channelJoined: {
+      const channel = decodeChannel(name, payload)
+      return channel instanceof Malformed ? channel : { _tag: "ChannelJoined", channel }
+    }
+    case Events.channelLeft: {
+      const left = decodeChannelLeft(name, payload)
+      return left instanceof Malformed ? left : { _tag: "ChannelLeft", channelId: left.channel_id }
+    }
     default:
-      return Either.left(new Malformed({ event: name, problem: "not an event of the Fabric contract" }))
+      return new Malformed({ event: name, problem: "not an event of the Fabric contract" })
   }
 }
