@@ -25,6 +25,11 @@ export type InboundEvent =
   | { readonly _tag: "ChannelJoined"; readonly channel: Channel }
   | { readonly _tag: "ChannelLeft"; readonly channelId: string }
 
+/**
+ * The socket events inbound delivery decides, the only ones a session's socket buffers:
+ * presence and typing events (a burst of them at every reconnect storm, one per member per
+ * presence change) and events of later contract versions never wake a session.
+ */
 export const INBOUND_EVENTS: ReadonlySet<string> = new Set([
   Events.messageCreated,
   Events.messageUpdated,
@@ -62,6 +67,7 @@ const contentBytes = (content: string) =>
   // Every UTF-16 unit is at most 3 UTF-8 bytes: most messages skip the exact count.
   content.length * 3 <= MAX_CONTENT_BYTES ? content.length : Buffer.byteLength(content, "utf8")
 
+/** The Schema decoder, asked only for the words of an error: `decodeMessage` decides. */
 const describeMessage = decoder(Message)
 
 const decodeMessageEvent = (event: string, payload: unknown): Message | Malformed => {
@@ -78,7 +84,7 @@ const decodeMessageEvent = (event: string, payload: unknown): Message | Malforme
 const decodeChannel = decoder(Channel)
 const decodeChannelLeft = decoder(ChannelLeftPayload)
 
-/** Decodes one socket event of the contract; anything else is `Malformed`, with what is wrong. */
+/** One socket event (name and first argument) into an `InboundEvent`, or why not. */
 export const decodeEvent = (name: string, payload: unknown): InboundEvent | Malformed => {
   switch (name) {
     case Events.messageCreated: {
