@@ -48,11 +48,14 @@ interface Started {
   readonly allLive: Effect.Effect<void, unknown>
 }
 
-/** Polls the plugin's fibers until `sessions` socket sessions are connected (live). */
+/**
+ * Polls the plugin's fibers until `sessions` socket sessions are connected (live). The summary
+ * only: the whole list of a thousand sessions and their checkers is ~300 kB of JSON; building, redacting
+ * and writing it ten times a second loaded the plugin it was measuring.
+ */
 const pluginLive = (host: PluginHost, sessions: number) =>
-  host.request("plexum/debug/fibers").pipe(
-    Effect.map((result) => (result as { fibers: ReadonlyArray<{ kind: string; state: string }> }).fibers),
-    Effect.map((fibers) => fibers.filter((f) => f.kind === "socket_session" && f.state === "connected").length),
+  host.request("plexum/debug/fibers", { summary: true }).pipe(
+    Effect.map((result) => (result as { states: { socket_session: Record<string, number> } }).states.socket_session.connected ?? 0),
     Effect.repeat({ until: (live) => live >= sessions, schedule: Schedule.spaced("100 millis") }),
     Effect.asVoid,
     Effect.timeoutFail({ duration: "3 minutes", onTimeout: () => `not all ${sessions} sessions went live` })

@@ -14,7 +14,7 @@ import { ErrorCodes, LogLevel, Methods, SERVER_NAME, SUPPORTED_PROTOCOL_VERSIONS
 import { parseLine, requestIdKey, RpcError, type Notification, type Request } from "./JsonRpc.js"
 import { manifest } from "./Manifest.js"
 import { profileChanges } from "./ProfileWatch.js"
-import { debugFibersResult, FiberRegistry } from "../telemetry/FiberRegistry.js"
+import { FiberRegistry } from "../telemetry/FiberRegistry.js"
 import { detached, jsonRpcSpan } from "../telemetry/Spans.js"
 import { VERSION } from "../version.js"
 
@@ -31,6 +31,9 @@ const ToolCallParams = Schema.Struct({
   arguments: Schema.optional(Schema.Unknown)
 })
 /** MCP's syslog levels; the ones above `error` are treated as `error`. */
+/** `summary: true` asks for the counts only (docs/observability.md, Fiber inspection). */
+const DebugFibersParams = Schema.Struct({ summary: Schema.optional(Schema.Boolean) })
+
 const SetLevelParams = Schema.Struct({
   level: Schema.Union(LogLevel, Schema.Literal("critical", "alert", "emergency"))
 })
@@ -196,7 +199,9 @@ export class HostServer extends Effect.Service<HostServer>()("plexum-fabric/Host
           case Methods.shutdown:
             return Effect.succeed({})
           case Methods.debugFibers:
-            return Effect.map(registry.snapshot, debugFibersResult)
+            return decodeParams(DebugFibersParams, Methods.debugFibers)(request.params).pipe(
+              Effect.flatMap(({ summary }) => registry.debugFibers(summary ?? false))
+            )
           default:
             return Effect.fail(new RpcError({ code: ErrorCodes.methodNotFound, message: `unknown method: ${request.method}` }))
         }

@@ -32,8 +32,11 @@ export interface TrackedFiber {
 
 /** The JSON result of `plexum/debug/fibers`. */
 export interface DebugFibersResult {
-  readonly fibers: ReadonlyArray<FiberInfo>
+  /** Every fiber, in display order; left out when only the summary was asked for. */
+  readonly fibers?: ReadonlyArray<FiberInfo>
   readonly counts: Readonly<Record<FiberKind, number>>
+  /** How many fibers of each kind are in each state (a kind with none has `{}`). */
+  readonly states: Readonly<Record<FiberKind, Readonly<Record<string, number>>>>
 }
 
 const byDisplayOrder: Order.Order<FiberInfo> = Order.combineAll([
@@ -46,11 +49,19 @@ const byDisplayOrder: Order.Order<FiberInfo> = Order.combineAll([
 
 const gaugeFor = (kind: FiberKind) => activeFibers.pipe(Metric.tagged("kind", kind))
 
-/** Builds the `plexum/debug/fibers` result; every kind appears in `counts`, zero or not. */
-export const debugFibersResult = (snapshot: ReadonlyArray<FiberInfo>): DebugFibersResult => {
+/**
+ * Builds the `plexum/debug/fibers` result from `fibers` (in display order); every kind appears
+ * in `counts` and `states`, empty or not. With `summary`, the list itself is left out: a
+ * thousand sessions make it hundreds of kilobytes, and a caller watching them come up polls.
+ */
+export const debugFibersResult = (fibers: Iterable<FiberInfo>, summary = false): DebugFibersResult => {
   const counts = Object.fromEntries(fiberKinds.map((kind) => [kind, 0])) as Record<FiberKind, number>
-  for (const fiber of snapshot) counts[fiber.kind]++
-  return { fibers: snapshot, counts }
+  const states = Object.fromEntries(fiberKinds.map((kind) => [kind, {}])) as Record<FiberKind, Record<string, number>>
+  for (const fiber of fibers) {
+    counts[fiber.kind]++
+    states[fiber.kind][fiber.state] = (states[fiber.kind][fiber.state] ?? 0) + 1
+  }
+  return summary ? { counts, states } : { fibers: [...fibers], counts, states }
 }
 
 export class FiberRegistry extends Effect.Service<FiberRegistry>()("plexum-fabric/FiberRegistry", {
@@ -93,6 +104,10 @@ export class FiberRegistry extends Effect.Service<FiberRegistry>()("plexum-fabri
 
     const snapshot: Effect.Effect<ReadonlyArray<FiberInfo>> = Effect.sync(() => [...entries.values()].sort(byDisplayOrder))
 
-    return { track, snapshot } as const
+    /** The `plexum/debug/fibers` result; with `summary`, counts only (no copy, no sort). */
+    const debugFibers = (summary: boolean): Effect.Effect<DebugFibersResult> =>
+      summary ? Effect.sync(() => debugFibersResult(entries.values(), true)) : Effect.map(snapshot, debugFibersResult)
+
+    return { track, snapshot, debugFibers } as const
   })
 }) {}

@@ -82,6 +82,11 @@ describe("inbound delivery over stdio", () => {
       expect(counts.socket_session).toBe(2)
       expect(fibers.filter((f: any) => f.kind === "resync").map((f: any) => f.agent_id).sort()).toEqual(["echo", "scout"])
       expect(Number.isNaN(Date.parse(sessions[0].started_at))).toBe(false)
+      // The summary a caller polling a thousand sessions asks for: counts by kind and state, no list.
+      const summary = yield* plugin.call("plexum/debug/fibers", { summary: true })
+      expect(summary.fibers).toBeUndefined()
+      expect(summary.counts).toEqual(counts)
+      expect(summary.states.socket_session).toEqual({ connected: 2 })
 
       // A group message wakes only with wakeup; both agents see it; never their own.
       yield* post(general.id, "just chatting")

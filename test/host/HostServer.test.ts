@@ -135,6 +135,10 @@ describe("HostServer", () => {
         message: "invalid params for tools/call: nested more than 64 levels deep; send flatter arguments"
       })
       expect((yield* host.request(5, "ping")).result).toEqual({})
+      expect((yield* host.request(6, "plexum/debug/fibers", { summary: "yes" })).error).toEqual({
+        code: ErrorCodes.invalidParams,
+        message: `invalid params for plexum/debug/fibers: "summary" must be boolean`
+      })
     }))
 
   it.scopedLive("sends log notifications at or above the level set, only after initialize", () =>

@@ -7,7 +7,7 @@ import { HostApi, HostTransport } from "../../src/host/HostApi.js"
 import { type Inbound, Methods } from "../../src/host/HostProtocol.js"
 import { FabricApi } from "../../src/fabric/FabricApi.js"
 import { ActiveProfile, defaultConfig, type Binding, type Identity, type PluginConfig } from "../../src/profile/ProfileSchema.js"
-import { FiberRegistry, type FiberInfo } from "../../src/telemetry/FiberRegistry.js"
+import { debugFibersResult, FiberRegistry, type FiberInfo } from "../../src/telemetry/FiberRegistry.js"
 
 /** A FiberRegistry whose `snapshot` lists the fibers whose scope is still open. */
 export const recordingRegistry = () => {
@@ -27,7 +27,8 @@ export const recordingRegistry = () => {
             })
         }
       }),
-    snapshot: Effect.sync(() => [...alive.values()])
+    snapshot: Effect.sync(() => [...alive.values()]),
+    debugFibers: (summary) => Effect.sync(() => debugFibersResult(alive.values(), summary))
   })
   const ofKind = (kind: FiberInfo["kind"]) => [...alive.values()].filter((f) => f.kind === kind)
   return { layer: Layer.succeed(FiberRegistry, registry), ofKind }

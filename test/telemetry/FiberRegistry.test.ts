@@ -97,7 +97,7 @@ describe("FiberRegistry", () => {
 })
 
 describe("debugFibersResult", () => {
-  it("returns the fibers as given and a count for every kind, zero included", () => {
+  it("returns the fibers as given, a count for every kind and its states, zero included", () => {
     const fibers = [
       { id: 2, kind: "catchup", agent_id: "a1", channel_id: "c_1", state: "idle", started_at: "2026-01-01T00:00:00.000Z" },
       { id: 1, kind: "socket_session", agent_id: "a1", guild_node_id: "g_1", state: "connected", started_at: "2026-01-01T00:00:00.000Z" },
@@ -106,6 +106,9 @@ describe("debugFibersResult", () => {
     const result = debugFibersResult(fibers)
     expect(result.fibers).toEqual(fibers)
     expect(result.counts).toEqual({ socket_session: 2, resync: 0, catchup: 1, typing: 0 })
+    expect(result.states).toEqual({ socket_session: { connected: 1, backoff: 1 }, resync: {}, catchup: { idle: 1 }, typing: {} })
     expect(JSON.parse(JSON.stringify(result))).toEqual(result)
+    // The summary: the same counts and states, no list.
+    expect(debugFibersResult(fibers, true)).toEqual({ counts: result.counts, states: result.states })
   })
 })
