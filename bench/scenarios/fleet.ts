@@ -50,8 +50,8 @@ interface Started {
 
 /**
  * Polls the plugin's fibers until `sessions` socket sessions are connected (live). The summary
- * only: the whole list of a thousand sessions and their checkers is ~300 kB of JSON; building, redacting
- * and writing it ten times a second loaded the plugin it was measuring.
+ * only: the whole list of a thousand sessions and their checkers is ~300 kB of JSON, and
+ * building, redacting and writing it ten times a second loaded the plugin it was measuring.
  */
 const pluginLive = (host: PluginHost, sessions: number) =>
   host.request("plexum/debug/fibers", { summary: true }).pipe(

@@ -30,10 +30,9 @@ const ToolCallParams = Schema.Struct({
   name: Schema.String,
   arguments: Schema.optional(Schema.Unknown)
 })
-/** MCP's syslog levels; the ones above `error` are treated as `error`. */
 /** `summary: true` asks for the counts only (docs/observability.md, Fiber inspection). */
 const DebugFibersParams = Schema.Struct({ summary: Schema.optional(Schema.Boolean) })
-
+/** MCP's syslog levels; the ones above `error` are treated as `error`. */
 const SetLevelParams = Schema.Struct({
   level: Schema.Union(LogLevel, Schema.Literal("critical", "alert", "emergency"))
 })

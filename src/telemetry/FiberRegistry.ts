@@ -57,11 +57,12 @@ const gaugeFor = (kind: FiberKind) => activeFibers.pipe(Metric.tagged("kind", ki
 export const debugFibersResult = (fibers: Iterable<FiberInfo>, summary = false): DebugFibersResult => {
   const counts = Object.fromEntries(fiberKinds.map((kind) => [kind, 0])) as Record<FiberKind, number>
   const states = Object.fromEntries(fiberKinds.map((kind) => [kind, {}])) as Record<FiberKind, Record<string, number>>
-  for (const fiber of fibers) {
+  const listed = summary ? undefined : Array.from(fibers)
+  for (const fiber of listed ?? fibers) {
     counts[fiber.kind]++
     states[fiber.kind][fiber.state] = (states[fiber.kind][fiber.state] ?? 0) + 1
   }
-  return summary ? { counts, states } : { fibers: [...fibers], counts, states }
+  return listed === undefined ? { counts, states } : { fibers: listed, counts, states }
 }
 
 export class FiberRegistry extends Effect.Service<FiberRegistry>()("plexum-fabric/FiberRegistry", {

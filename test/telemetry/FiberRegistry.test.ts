@@ -108,7 +108,8 @@ describe("debugFibersResult", () => {
     expect(result.counts).toEqual({ socket_session: 2, resync: 0, catchup: 1, typing: 0 })
     expect(result.states).toEqual({ socket_session: { connected: 1, backoff: 1 }, resync: {}, catchup: { idle: 1 }, typing: {} })
     expect(JSON.parse(JSON.stringify(result))).toEqual(result)
-    // The summary: the same counts and states, no list.
+    // The summary: the same counts and states, no list. A one-pass iterable is listed whole.
     expect(debugFibersResult(fibers, true)).toEqual({ counts: result.counts, states: result.states })
+    expect(debugFibersResult(fibers.values())).toEqual(result)
   })
 })
