@@ -33,90 +33,51 @@ const cell = (s: Spread | undefined) => s === undefined ? "" : `${fmt(s.median)}
 /** A difference in ms with its sign: "+0.188 ms", "−545 ms". */
 const signedMs = (ms: number, digits: number) => `${ms < 0 ? "−" : "+"}${Math.abs(ms).toFixed(digits)} ms`
 
+/** A row compared as a ratio of medians, plugin ÷ raw (no target unless `extra` sets one). */
+const ratioRow = (
+  scenario: string,
+  metric: string,
+  unit: string,
+  plugin: Spread,
+  raw: Spread,
+  extra: Pick<Row, "target" | "pass"> = {}
+): Row => ({ scenario, metric, unit, plugin, raw, comparison: `×${(plugin.median / raw.median).toFixed(2)}`, ...extra })
+
 const hotRows = (r: HotPathResult): Array<Row> => {
-  const ratio = r.throughput.plugin.per_second.median / r.throughput.raw.per_second.median
-  const rows: Array<Row> = [{
-    scenario: "1 throughput",
-    metric: "messages/s",
-    unit: "msg/s",
-    plugin: r.throughput.plugin.per_second,
-    raw: r.throughput.raw.per_second,
-    comparison: `×${ratio.toFixed(2)}`,
-    target: "plugin ≥ 0.8 × raw",
-    pass: ratio >= 0.8
-  }, {
-    scenario: "1 throughput",
-    metric: "CPU per message",
-    unit: "µs",
-    plugin: r.throughput.plugin.cpu_us_per_message,
-    raw: r.throughput.raw.cpu_us_per_message,
-    comparison: `×${(r.throughput.plugin.cpu_us_per_message.median / r.throughput.raw.cpu_us_per_message.median).toFixed(2)}`
-  }, {
-    scenario: "1 history lagging",
-    metric: "messages/s",
-    unit: "msg/s",
-    plugin: r.historyLag.per_second,
-    raw: r.throughput.raw.per_second,
-    comparison: `×${(r.historyLag.per_second.median / r.throughput.raw.per_second.median).toFixed(2)}`,
-    target: "as fast as row 1",
-    pass: r.historyLag.per_second.median >= 0.9 * r.throughput.plugin.per_second.median
-  }, {
-    scenario: "1 OTLP export on",
-    metric: "messages/s",
-    unit: "msg/s",
-    plugin: r.otlp.per_second,
-    raw: r.throughput.raw.per_second,
-    comparison: `×${(r.otlp.per_second.median / r.throughput.raw.per_second.median).toFixed(2)}`
-  }, {
-    scenario: "1 OTLP export on",
-    metric: "CPU per message",
-    unit: "µs",
-    plugin: r.otlp.cpu_us_per_message,
-    raw: r.throughput.raw.cpu_us_per_message,
-    comparison: `×${(r.otlp.cpu_us_per_message.median / r.throughput.raw.cpu_us_per_message.median).toFixed(2)}`
-  }]
+  const raw = r.throughput.raw
+  const ratio = r.throughput.plugin.per_second.median / raw.per_second.median
+  const rows: Array<Row> = [
+    ratioRow("1 throughput", "messages/s", "msg/s", r.throughput.plugin.per_second, raw.per_second, {
+      target: "plugin ≥ 0.8 × raw",
+      pass: ratio >= 0.8
+    }),
+    ratioRow("1 throughput", "CPU per message", "µs", r.throughput.plugin.cpu_us_per_message, raw.cpu_us_per_message),
+    ratioRow("1 history lagging", "messages/s", "msg/s", r.historyLag.per_second, raw.per_second, {
+      target: "as fast as row 1",
+      pass: r.historyLag.per_second.median >= 0.9 * r.throughput.plugin.per_second.median
+    }),
+    ratioRow("1 OTLP export on", "messages/s", "msg/s", r.otlp.per_second, raw.per_second),
+    ratioRow("1 OTLP export on", "CPU per message", "µs", r.otlp.cpu_us_per_message, raw.cpu_us_per_message)
+  ]
   // The coalescing run (coalesce_ms: COALESCE_MS in hotPath.ts); older results files have none.
   if (r.coalescing !== undefined) {
     const coalescing = "1 coalescing on"
-    rows.push({
-      scenario: coalescing,
-      metric: "message ids/s",
-      unit: "ids/s",
-      plugin: r.coalescing.per_second,
-      raw: r.throughput.raw.per_second,
-      comparison: `×${(r.coalescing.per_second.median / r.throughput.raw.per_second.median).toFixed(2)}`
-    }, {
-      scenario: coalescing,
-      metric: "CPU per message id",
-      unit: "µs",
-      plugin: r.coalescing.cpu_us_per_message,
-      raw: r.throughput.raw.cpu_us_per_message,
-      comparison: `×${(r.coalescing.cpu_us_per_message.median / r.throughput.raw.cpu_us_per_message.median).toFixed(2)}`
-    }, {
+    rows.push(
+      ratioRow(coalescing, "message ids/s", "ids/s", r.coalescing.per_second, raw.per_second),
+      ratioRow(coalescing, "CPU per message id", "µs", r.coalescing.cpu_us_per_message, raw.cpu_us_per_message),
       // What carried the burst: the plugin's notifications (at most coalesce_max_messages ids
       // each), the raw client's message.created events (one per message).
-      scenario: coalescing,
-      metric: "notifications per burst",
-      unit: "",
-      plugin: r.coalescing.notifications,
-      raw: r.throughput.raw.received,
-      comparison: `×${(r.coalescing.notifications.median / r.throughput.raw.received.median).toFixed(2)}`
-    })
+      ratioRow(coalescing, "notifications per burst", "", r.coalescing.notifications, raw.received)
+    )
   }
   for (const [rate, side] of Object.entries(r.latency)) {
     const strict = rate === "1000"
-    rows.push({
-      scenario: `2 latency ${Number(rate).toLocaleString("en")}/s`,
-      metric: "received in time",
-      unit: "msgs",
-      plugin: side.plugin.received,
-      raw: side.raw.received,
-      comparison: `×${(side.plugin.received.median / side.raw.received.median).toFixed(2)}`
-    })
+    const scenario = `2 latency ${Number(rate).toLocaleString("en")}/s`
+    rows.push(ratioRow(scenario, "received in time", "msgs", side.plugin.received, side.raw.received))
     for (const [metric, limit] of [["p50_ms", 0.3], ["p99_ms", 1], ["max_ms", undefined]] as const) {
       const added = side.plugin[metric].median - side.raw[metric].median
       rows.push({
-        scenario: `2 latency ${Number(rate).toLocaleString("en")}/s`,
+        scenario,
         metric: metric.replace("_ms", ""),
         unit: "ms",
         plugin: side.plugin[metric],
@@ -128,14 +89,7 @@ const hotRows = (r: HotPathResult): Array<Row> => {
     }
     // What a message costs when it arrives alone; older results files have none.
     if (side.plugin.cpu_us_per_message !== undefined) {
-      rows.push({
-        scenario: `2 latency ${Number(rate).toLocaleString("en")}/s`,
-        metric: "CPU per message",
-        unit: "µs",
-        plugin: side.plugin.cpu_us_per_message,
-        raw: side.raw.cpu_us_per_message,
-        comparison: `×${(side.plugin.cpu_us_per_message.median / side.raw.cpu_us_per_message.median).toFixed(2)}`
-      })
+      rows.push(ratioRow(scenario, "CPU per message", "µs", side.plugin.cpu_us_per_message, side.raw.cpu_us_per_message))
     }
   }
   return rows
