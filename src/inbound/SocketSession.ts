@@ -16,7 +16,7 @@ import type { Channel } from "../fabric/FabricContract.js"
 import { perNode } from "../fabric/FairPermits.js"
 import type { SocketClosed, SocketEvent } from "../fabric/GuildSocket.js"
 import { ActiveProfile } from "../profile/ProfileSchema.js"
-import { FiberRegistry } from "../telemetry/FiberRegistry.js"
+import { FiberRegistry, type TrackedFiber } from "../telemetry/FiberRegistry.js"
 import { currentSpanLink } from "../telemetry/Spans.js"
 import { Batch } from "./Batch.js"
 import { CatchUp, type CatchUpSession } from "./CatchUp.js"
@@ -92,14 +92,8 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
      * since their last one. It only sleeps in between: a channel too busy to wait for it gets a
      * check of its own (`consume`), so no wait here races two fibers.
      */
-    const checker = (session: CatchUpSession, directory: Directory) =>
+    const checker = (session: CatchUpSession, directory: Directory, tracked: TrackedFiber) =>
       Effect.gen(function*() {
-        const tracked = yield* registry.track({
-          kind: "resync",
-          agent_id: session.ref.agentId,
-          guild_node_id: session.ref.guildNodeId,
-          state: "waiting"
-        })
         while (true) {
           yield* Effect.sleep(syncInterval)
           yield* tracked.update({ state: "syncing" })
@@ -112,7 +106,7 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
           yield* checkAll(session, found)
           yield* tracked.update({ state: "waiting" })
         }
-      }).pipe(Effect.scoped)
+      })
 
     /**
      * Decides one batch of socket events (from index `from`) and hands it on: one Effect for the
@@ -176,7 +170,8 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
 
     /**
      * Runs one connected socket until it closes: fails with the `SocketClosed` that ended it, or
-     * with the REST failure that kept it from going live (the directory load).
+     * with the REST failure that kept it from going live (the directory load). Its fibers (the
+     * checker, a pending burst's wake-up) live in the caller's scope: the connection's.
      */
     const run = (params: SessionParams) =>
       Effect.gen(function*() {
@@ -210,7 +205,14 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
         yield* startPermitsOf(ref.guildNodeId).withPermit(Effect.flatMap(directory.load, (channels) => catchUp.run(session, channels)))
         // Channels found from now on were joined while the plugin ran: all of them is new.
         initialCursor = Cursor.Beginning()
-        yield* Effect.forkScoped(checker(session, directory))
+        // Registered in the session's scope, which also owns the checker's fiber: both end with it.
+        const tracked = yield* registry.track({
+          kind: "resync",
+          agent_id: ref.agentId,
+          guild_node_id: ref.guildNodeId,
+          state: "waiting"
+        })
+        yield* Effect.forkScoped(checker(session, directory, tracked))
         yield* params.onLive
 
         // While a burst is pending, one sleeping fiber puts a WAKE_UP in the mailbox when the first
@@ -235,7 +237,7 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
           if (done && Chunk.isEmpty(events)) return yield* Effect.dieMessage("a guild socket's mailbox ended without a close")
           yield* consume(session, directory, Chunk.toReadonlyArray(events), 0)
         }
-      }).pipe(Effect.scoped)
+      })
 
     return { run } as const
   })

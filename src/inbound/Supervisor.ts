@@ -8,7 +8,7 @@
  * main.ts calls `start` after answering `initialize`; closing the plugin's scope closes every
  * socket and ends every fiber.
  */
-import { Clock, Duration, Effect, FiberMap, Metric, Option, Ref } from "effect"
+import { Cause, Clock, Duration, Effect, FiberMap, Metric } from "effect"
 import { type GuildRef, guildKey } from "../fabric/FabricApi.js"
 import { GuildSocket, type SocketClosed } from "../fabric/GuildSocket.js"
 import { HostApi } from "../host/HostApi.js"
@@ -18,7 +18,7 @@ import { ActiveProfile, enabledIdentity, type LoadedProfile } from "../profile/P
 import { Sessions } from "../sessions/Sessions.js"
 import { FiberRegistry, type TrackedFiber } from "../telemetry/FiberRegistry.js"
 import { openSockets, reconnects } from "../telemetry/Metrics.js"
-import { annotateSpan, SpanNames, withSpanWhileTracing } from "../telemetry/Spans.js"
+import { annotateSpan, SpanNames, tracing, withSpanWhileTracing } from "../telemetry/Spans.js"
 import { CommandSync } from "../commands/CommandSync.js"
 import { ConnectWave } from "./ConnectWave.js"
 import { Cursor } from "./Cursor.js"
@@ -53,6 +53,23 @@ interface Ended extends SessionEnd {
   readonly upFor: Duration.Duration
 }
 
+/**
+ * What the fiber of one supervised (agent, guild) keeps across its sessions. Only that fiber
+ * reads or writes it, so plain fields do: no Ref, no synchronization.
+ */
+interface SupervisedGuild {
+  readonly ref: GuildRef
+  readonly tracked: TrackedFiber
+  /** Sessions started, this one included. */
+  attempts: number
+  /** No session has gone live yet since the plugin started. */
+  firstConnect: boolean
+  /** When the current session went live (epoch ms); undefined until it does. */
+  upSince: number | undefined
+  /** The last failure to connect that was warned about, so a repeat is only a debug line. */
+  lastProblem: string
+}
+
 export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supervisor", {
   scoped: Effect.gen(function*() {
     const profile = yield* ActiveProfile
@@ -73,8 +90,9 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
      * One connection, from token to close. Fails with what ended it; never succeeds, since a
      * guild socket only ends by closing.
      */
-    const connection = (ref: GuildRef, tracked: TrackedFiber, firstConnect: Ref.Ref<boolean>, upSince: Ref.Ref<Option.Option<number>>) =>
+    const connection = (guild: SupervisedGuild) =>
       Effect.gen(function*() {
+        const { ref } = guild
         const access = yield* sessions.guild(ref.agentId, ref.guildNodeId)
         // A refused token, or a node dropping a socket whose token has expired: drop exactly
         // this login so the next attempt carries a fresh token. Every socket of the agent passes
@@ -97,77 +115,87 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         // Slash commands (v1.1), beside the catch-up rather than before it; owned by this
         // connection. Bindings that declare none cost no fiber.
         if (commandSync.declares(ref)) yield* Effect.forkScoped(commandSync.connected(ref))
-        const first = yield* Ref.get(firstConnect)
         return yield* socketSession.run({
           ref,
           userId: access.userId,
           events,
-          initialCursor: first ? Cursor.NewSince({ instantMs: startedAt }) : Cursor.Beginning(),
+          initialCursor: guild.firstConnect ? Cursor.NewSince({ instantMs: startedAt }) : Cursor.Beginning(),
           // "connected" means live: the directory is loaded and the gap caught up. Only from here
           // does a close reconnect at once (reconnectPolicy): a session that keeps failing before
           // this point backs off.
-          onLive: Effect.all([
-            Ref.set(firstConnect, false),
-            Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(upSince, Option.some(now))),
-            tracked.update({ state: "connected" })
-          ], { discard: true })
+          onLive: Effect.zipRight(
+            Effect.map(Clock.currentTimeMillis, (now) => {
+              guild.firstConnect = false
+              guild.upSince = now
+            }),
+            guild.tracked.update({ state: "connected" })
+          )
         }).pipe(
           Effect.tapError((error) => (error._tag === "SocketClosed" ? renewToken(error) : Effect.void))
         )
       }).pipe(Effect.scoped)
 
+    /** What ended a connection, for the reconnect policy; a defect is logged and ends it too. */
+    const outcomeOf = (guild: SupervisedGuild) => <E extends { readonly reason: string; readonly message: string }>(cause: Cause.Cause<E>) => {
+      const failure = Cause.failureOption(cause)
+      if (failure._tag === "Some") return Effect.succeed({ reason: failure.value.reason, message: failure.value.message })
+      if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+      return Effect.logError(
+        `Socket session of agent ${guild.ref.agentId} in guild ${guild.ref.guildNodeId} failed unexpectedly; reconnecting.`,
+        cause
+      ).pipe(Effect.as({ reason: "defect", message: "an unexpected failure" }))
+    }
+
     /** One socket session, whatever its outcome, summed up for the reconnect policy. */
-    const session = (ref: GuildRef, tracked: TrackedFiber, attempts: Ref.Ref<number>, firstConnect: Ref.Ref<boolean>, lastProblem: Ref.Ref<string>) =>
+    const session = (guild: SupervisedGuild) =>
       Effect.gen(function*() {
-        const attempt = yield* Ref.updateAndGet(attempts, (n) => n + 1)
+        const attempt = ++guild.attempts
         if (attempt > 1) yield* Metric.increment(reconnects)
-        yield* tracked.update({ state: "connecting", attempt })
-        yield* annotateSpan({ attempt })
-        const upSince = yield* Ref.make(Option.none<number>())
-        const upForNow = Effect.zipWith(Clock.currentTimeMillis, Ref.get(upSince), (now, since) =>
-          Option.match(since, { onNone: () => Duration.zero, onSome: (at) => Duration.millis(now - at) }))
-        const outcome = yield* connection(ref, tracked, firstConnect, upSince).pipe(
+        yield* guild.tracked.update({ state: "connecting", attempt })
+        guild.upSince = undefined
+        const upFor = Effect.map(Clock.currentTimeMillis, (now) =>
+          guild.upSince === undefined ? Duration.zero : Duration.millis(now - guild.upSince))
+        let connected = connection(guild)
+        if (yield* tracing) {
+          yield* Effect.annotateCurrentSpan({ attempt })
           // A graceful stop ends the session too: its span says so.
-          Effect.onInterrupt(() =>
-            Effect.flatMap(upForNow, (upFor) => annotateSpan({ ended: "stopped", up_ms: Duration.toMillis(upFor) }))
-          ),
-          Effect.catchAll((error) => Effect.succeed({ reason: error.reason as string, message: error.message })),
-          Effect.catchAllDefect((defect) =>
-            Effect.logError(`Socket session of agent ${ref.agentId} in guild ${ref.guildNodeId} failed unexpectedly; reconnecting.`, defect).pipe(
-              Effect.as({ reason: "defect", message: "an unexpected failure" })
-            )
-          )
-        )
-        const ended: Ended = { ...outcome, upFor: yield* upForNow, wasLive: Option.isSome(yield* Ref.get(upSince)) }
+          connected = Effect.onInterrupt(connected, () =>
+            Effect.flatMap(upFor, (up) => Effect.annotateCurrentSpan({ ended: "stopped", up_ms: Duration.toMillis(up) })))
+        }
+        const outcome = yield* Effect.catchAllCause(connected, outcomeOf(guild))
+        const ended: Ended = { ...outcome, upFor: yield* upFor, wasLive: guild.upSince !== undefined }
         yield* annotateSpan({ ended: ended.reason, up_ms: Duration.toMillis(ended.upFor) })
-        yield* tracked.update({ state: "backoff", last_error: ended.message })
-        yield* report(ref, ended, lastProblem)
+        yield* guild.tracked.update({ state: "backoff", last_error: ended.message })
+        yield* report(guild, ended)
         // The socket was dropped because the host stopped reading: reconnecting before it reads
         // again would only fill the buffers and drop again. Catch-up then brings what was missed.
         if (ended.reason === "overflow") yield* host.awaitRoom
         return ended
       }).pipe(
-        withSpanWhileTracing(SpanNames.socketSession, { attributes: { agent: ref.agentId, guild: ref.guildNodeId } })
+        withSpanWhileTracing(SpanNames.socketSession, { attributes: { agent: guild.ref.agentId, guild: guild.ref.guildNodeId } })
       )
 
     /** A session that was up ends quietly; a failure to connect is a warning, once per new problem. */
-    const report = (ref: GuildRef, ended: Ended, lastProblem: Ref.Ref<string>) =>
-      Effect.gen(function*() {
-        if (ended.wasLive) {
-          yield* Ref.set(lastProblem, "")
-          return yield* Effect.logInfo(
-            `Guild socket of agent ${ref.agentId} in guild ${ref.guildNodeId} closed after ${Duration.format(ended.upFor)}: ` +
-              `${ended.message}; reconnecting.`
-          )
-        }
-        const repeated = (yield* Ref.getAndSet(lastProblem, ended.message)) === ended.message
-        const line = `Agent ${ref.agentId} cannot connect to guild ${ref.guildNodeId}: ${ended.message}. ` +
-          `Retrying with backoff (up to every 30 s); see docs/inbound.md.`
-        yield* repeated ? Effect.logDebug(line) : Effect.logWarning(line)
-      })
+    const report = (guild: SupervisedGuild, ended: Ended) => {
+      const { ref } = guild
+      if (ended.wasLive) {
+        guild.lastProblem = ""
+        return Effect.logInfo(
+          `Guild socket of agent ${ref.agentId} in guild ${ref.guildNodeId} closed after ${Duration.format(ended.upFor)}: ` +
+            `${ended.message}; reconnecting.`
+        )
+      }
+      const repeated = guild.lastProblem === ended.message
+      guild.lastProblem = ended.message
+      const line = `Agent ${ref.agentId} cannot connect to guild ${ref.guildNodeId}: ${ended.message}. ` +
+        `Retrying with backoff (up to every 30 s); see docs/inbound.md.`
+      return repeated ? Effect.logDebug(line) : Effect.logWarning(line)
+    }
 
     const superviseGuild = (ref: GuildRef) =>
       Effect.gen(function*() {
+        // The fiber is this guild's alone: its annotations are set for its scope, not around it.
+        yield* Effect.annotateLogsScoped({ service: "Supervisor", agent: ref.agentId, guild: ref.guildNodeId })
         const tracked = yield* registry.track({
           kind: "socket_session",
           agent_id: ref.agentId,
@@ -175,14 +203,9 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
           state: "connecting",
           attempt: 1
         })
-        const attempts = yield* Ref.make(0)
-        const firstConnect = yield* Ref.make(true)
-        const lastProblem = yield* Ref.make("")
-        yield* session(ref, tracked, attempts, firstConnect, lastProblem).pipe(Effect.repeat(policy))
-      }).pipe(
-        Effect.scoped,
-        Effect.annotateLogs({ service: "Supervisor", agent: ref.agentId, guild: ref.guildNodeId })
-      )
+        const guild: SupervisedGuild = { ref, tracked, attempts: 0, firstConnect: true, upSince: undefined, lastProblem: "" }
+        yield* Effect.repeat(session(guild), policy)
+      }).pipe(Effect.scoped)
 
     const start = Effect.gen(function*() {
       const guilds = supervisedGuilds(profile)
