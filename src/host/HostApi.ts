@@ -3,8 +3,8 @@
  * the order it was sent. A line sent while nothing waits before it and stdout takes writes at
  * once is written straight away, on the sender's fiber (the usual case at chat rates: no
  * hand-off per notification); otherwise it joins the outbox, which the one writer fiber drains,
- * batched when the host reads slower than the plugin writes. Log lines also get a copy on
- * stderr. What waits for the host is bounded: the outbox (`OUTBOX_CAPACITY` lines), and
+ * batched when the host reads slower than the plugin writes. Lines wait there encoded, outside
+ * the JS heap. Log lines also get a copy on stderr. What waits for the host is bounded: the outbox (`OUTBOX_CAPACITY` lines), and
  * stdout's own buffer, which is filled only up to its high-water mark (plus the last write)
  * before the writer waits for a drain.
  */
@@ -21,7 +21,8 @@ export class HostGone extends Schema.TaggedError<HostGone>()("HostGone", { messa
 /** The byte streams the protocol runs on: stdio in production, in-memory in tests. */
 export class HostTransport extends Context.Tag("plexum-fabric/HostTransport")<HostTransport, {
   readonly input: Stream.Stream<Uint8Array>
-  readonly write: (text: string) => Effect.Effect<void, HostGone>
+  /** Writes lines already encoded (UTF-8); completes once the transport took them. */
+  readonly write: (bytes: Uint8Array) => Effect.Effect<void, HostGone>
   /**
    * Writes `text` at once and answers true when the transport can take it without waiting
    * (stdout under its high-water mark, not failed); else writes nothing and answers false.
@@ -49,10 +50,10 @@ export class HostTransport extends Context.Tag("plexum-fabric/HostTransport")<Ho
         failed ??= new HostGone({ message: `stdout closed: ${error.message}` })
         wakeWaiter?.()
       }
-      const write = (text: string): Effect.Effect<void, HostGone> =>
+      const write = (bytes: Uint8Array): Effect.Effect<void, HostGone> =>
         Effect.suspend(() => {
           if (failed !== undefined) return Effect.fail(failed)
-          if (process.stdout.write(text, onWritten)) return Effect.void
+          if (process.stdout.write(bytes, onWritten)) return Effect.void
           return Effect.async<void, HostGone>((resume) => {
             const wake = () => {
               wakeWaiter = undefined
@@ -114,6 +115,14 @@ const OUTBOX_LOW_WATER = OUTBOX_CAPACITY / 4
  * full collection) on every write; 64 notification lines stay an ordinary young string.
  */
 const WRITE_LINES = 64
+
+/**
+ * A line as it waits in the outbox. A host that reads slower than a burst arrives leaves
+ * thousands of lines waiting: as strings (each a rope of its parts) they were most of what the
+ * young-generation collections of a burst copied, then promoted; as bytes they sit outside the
+ * JS heap (small ones in Node's shared pool).
+ */
+const encode = (line: string): Uint8Array => Buffer.from(line)
 /** Lines the writer may still flush after the outbox closed, on a graceful stop. */
 const FLUSH_BUDGET = "1 second"
 
@@ -121,7 +130,7 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
   scoped: Effect.gen(function*() {
     const transport = yield* HostTransport
     const { redact } = yield* Redactor
-    const outbox = yield* Mailbox.make<string>({ capacity: OUTBOX_CAPACITY })
+    const outbox = yield* Mailbox.make<Uint8Array>({ capacity: OUTBOX_CAPACITY })
     const gone = yield* Deferred.make<void>()
     // Plain variables: the Logger that reads them is synchronous.
     let level: LogLevel = "info"
@@ -141,7 +150,7 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
         const lines = Chunk.toReadonlyArray(taken)
         for (let from = 0; from < lines.length; from += WRITE_LINES) {
           const chunk = lines.slice(from, from + WRITE_LINES)
-          yield* transport.write(chunk.join(""))
+          yield* transport.write(chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk))
           unwritten -= chunk.length
         }
         if (done) return
@@ -178,7 +187,7 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
       Effect.suspend(() => {
         if (sentNow(lines)) return Effect.void
         unwritten += lines.length
-        return outbox.offerAll(lines).pipe(Effect.asVoid)
+        return outbox.offerAll(lines.map(encode)).pipe(Effect.asVoid)
       })
     const offer = (line: string) => send([line])
     const notify = (method: string, params?: unknown) => offer(notificationLine(method, params))
@@ -192,7 +201,7 @@ export class HostApi extends Effect.Service<HostApi>()("plexum-fabric/HostApi", 
       )
       if (!logToHost) return
       const line = [redact(notificationLine(Methods.message, { level: lvl, logger: LOGGER_NAME, data }))]
-      if (!sentNow(line) && outbox.unsafeOffer(line[0]!)) unwritten += 1
+      if (!sentNow(line) && outbox.unsafeOffer(encode(line[0]!))) unwritten += 1
     }
 
     return {

@@ -7,6 +7,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Layer, Stream } from "effect"
 import { HostApi, HostTransport } from "../../src/host/HostApi.js"
 
+/** What the HostApi wrote, as text: its outbox hands the transport encoded lines. */
+const textOf = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+
 describe("HostApi writer", () => {
   it.scoped("writes a large backlog in order, in writes of at most 64 lines", () =>
     Effect.gen(function*() {
@@ -15,9 +18,9 @@ describe("HostApi writer", () => {
       const allWritten = yield* Deferred.make<void>()
       const transport = Layer.succeed(HostTransport, {
         input: Stream.never,
-        write: (text: string) =>
+        write: (bytes: Uint8Array) =>
           Effect.sync(() => {
-            writes.push(text.split("\n").filter((line) => line.length > 0))
+            writes.push(textOf(bytes).split("\n").filter((line) => line.length > 0))
             if (writes.flat().length === total) Deferred.unsafeDone(allWritten, Effect.void)
           }),
         // Every line goes through the writer fiber.
@@ -43,11 +46,11 @@ describe("HostApi writer", () => {
       const written: Array<[via: "now" | "writer", line: string]> = []
       const transport = Layer.succeed(HostTransport, {
         input: Stream.never,
-        write: (text: string) =>
+        write: (bytes: Uint8Array) =>
           Effect.zipRight(
             Effect.zipRight(Deferred.succeed(writing, void 0), Deferred.await(drained)),
             Effect.sync(() => {
-              if (written.push(["writer", text]) === 3) Deferred.unsafeDone(threeWritten, Effect.void)
+              if (written.push(["writer", textOf(bytes)]) === 3) Deferred.unsafeDone(threeWritten, Effect.void)
             })
           ),
         writeNow: (text: string) => {

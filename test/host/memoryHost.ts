@@ -14,6 +14,9 @@ import { defaultConfig, type LoadedProfile } from "../../src/profile/ProfileSche
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { type ToolResult, UnknownTool } from "../../src/host/HostProtocol.js"
 
+/** What the HostApi wrote, as text: its outbox hands the transport encoded lines. */
+const textOf = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+
 export const fixtureProfile: LoadedProfile = {
   root: "/profile",
   config: defaultConfig,
@@ -53,10 +56,10 @@ export const startHost = (activation: Layer.Layer<Activation>) =>
     const encoder = new TextEncoder()
     const transport = Layer.succeed(HostTransport, {
       input: Stream.fromQueue(input).pipe(Stream.takeWhile(Option.isSome), Stream.map((o) => (o as Option.Some<Uint8Array>).value)),
-      write: (text: string) =>
+      write: (bytes: Uint8Array) =>
         SubscriptionRef.update(written, (all) => [
           ...all,
-          ...text.split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l))
+          ...textOf(bytes).split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l))
         ]),
       // Every line goes through the writer fiber.
       writeNow: () => false,

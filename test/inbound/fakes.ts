@@ -9,6 +9,9 @@ import { FabricApi } from "../../src/fabric/FabricApi.js"
 import { ActiveProfile, defaultConfig, type Binding, type Identity, type PluginConfig } from "../../src/profile/ProfileSchema.js"
 import { debugFibersResult, FiberRegistry, type FiberInfo } from "../../src/telemetry/FiberRegistry.js"
 
+/** What the HostApi wrote, as text: its outbox hands the transport encoded lines. */
+const textOf = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+
 /** A FiberRegistry whose `snapshot` lists the fibers whose scope is still open. */
 export const recordingRegistry = () => {
   const alive = new Map<number, FiberInfo>()
@@ -70,10 +73,10 @@ export const recordingHost = Effect.gen(function*() {
   const delivered = yield* SubscriptionRef.make<ReadonlyArray<Inbound>>([])
   const transport = Layer.succeed(HostTransport, {
     input: Stream.never,
-    write: (text: string) =>
+    write: (bytes: Uint8Array) =>
       SubscriptionRef.update(delivered, (all) => [
         ...all,
-        ...text.split("\n").filter((line) => line.length > 0).map((line) => JSON.parse(line)).filter((m) => m.method === Methods.inbound)
+        ...textOf(bytes).split("\n").filter((line) => line.length > 0).map((line) => JSON.parse(line)).filter((m) => m.method === Methods.inbound)
           .map((m) => m.params as Inbound)
       ]),
     // Every line goes through the writer fiber.

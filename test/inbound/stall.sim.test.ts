@@ -20,6 +20,9 @@ import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { presenceOff } from "../presence/support.js"
 import { fabricLayer } from "./catchupSimLayers.js"
 
+/** What the HostApi wrote, as text: its outbox hands the transport encoded lines. */
+const textOf = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+
 /** How long the host reads nothing after the burst was emitted. */
 const STALL = "5 seconds"
 
@@ -41,11 +44,11 @@ describe("a host that stops reading", () => {
       const received: Array<string> = []
       const transport = Layer.succeed(HostTransport, {
         input: Stream.never,
-        write: (text: string) =>
+        write: (bytes: Uint8Array) =>
           Effect.zipRight(
             Deferred.await(reading),
             Effect.sync(() => {
-              for (const line of text.split("\n")) {
+              for (const line of textOf(bytes).split("\n")) {
                 if (line.length === 0) continue
                 const message = JSON.parse(line)
                 if (message.method === Methods.inbound) received.push(message.params.message)
