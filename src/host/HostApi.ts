@@ -4,9 +4,9 @@
  * once is written straight away, on the sender's fiber (the usual case at chat rates: no
  * hand-off per notification); otherwise it joins the outbox, which the one writer fiber drains,
  * batched when the host reads slower than the plugin writes. Lines wait there encoded, outside
- * the JS heap. Log lines also get a copy on stderr. What waits for the host is bounded: the outbox (`OUTBOX_CAPACITY` lines), and
- * stdout's own buffer, which is filled only up to its high-water mark (plus the last write)
- * before the writer waits for a drain.
+ * the JS heap. Log lines also get a copy on stderr. What waits for the host is bounded: the
+ * outbox (`OUTBOX_CAPACITY` lines), and stdout's own buffer, which is filled only up to its
+ * high-water mark (plus the last write) before the writer waits for a drain.
  */
 import { Chunk, Context, Deferred, Effect, Fiber, Layer, Mailbox, Option, Schema, Stream } from "effect"
 import { NodeStream } from "@effect/platform-node"
@@ -112,7 +112,7 @@ const OUTBOX_LOW_WATER = OUTBOX_CAPACITY / 4
 /**
  * Lines joined into one write at most. A backed-up outbox can hold thousands: joined whole they
  * made a string of megabytes, allocated in V8's large-object space (fresh pages, freed only by a
- * full collection) on every write; 64 notification lines stay an ordinary young string.
+ * full collection) on every write; 64 notification lines stay an ordinary write of some 40 kB.
  */
 const WRITE_LINES = 64
 
@@ -123,6 +123,7 @@ const WRITE_LINES = 64
  * JS heap (small ones in Node's shared pool).
  */
 const encode = (line: string): Uint8Array => Buffer.from(line)
+
 /** Lines the writer may still flush after the outbox closed, on a graceful stop. */
 const FLUSH_BUDGET = "1 second"
 

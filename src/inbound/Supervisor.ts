@@ -136,7 +136,8 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
       }).pipe(Effect.scoped)
 
     /** What ended a connection, for the reconnect policy; a defect is logged and ends it too. */
-    const outcomeOf = (guild: SupervisedGuild) => <E extends { readonly reason: string; readonly message: string }>(cause: Cause.Cause<E>) => {
+    const outcomeOf = (guild: SupervisedGuild) =>
+    <E extends { readonly reason: string; readonly message: string }>(cause: Cause.Cause<E>) => {
       const failure = Cause.failureOption(cause)
       if (failure._tag === "Some") return Effect.succeed({ reason: failure.value.reason, message: failure.value.message })
       if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
@@ -172,7 +173,9 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         if (ended.reason === "overflow") yield* host.awaitRoom
         return ended
       }).pipe(
-        withSpanWhileTracing(SpanNames.socketSession, { attributes: { agent: guild.ref.agentId, guild: guild.ref.guildNodeId } })
+        withSpanWhileTracing(SpanNames.socketSession, {
+          attributes: { agent: guild.ref.agentId, guild: guild.ref.guildNodeId }
+        })
       )
 
     /** A session that was up ends quietly; a failure to connect is a warning, once per new problem. */
