@@ -16,7 +16,7 @@ import { Sim } from "../../src/sim/Sim.js"
 import type { SimAgent, SimGuild } from "../../src/sim/SimControls.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { recordingHost } from "./fakes.js"
-import { FabricTransportLive } from "../../src/fabric/FabricTransport.js"
+import { FabricTransport, FabricTransportLive } from "../../src/fabric/FabricTransport.js"
 
 // ---------------------------------------------------------------------------------------------
 // The world: one guild (optionally two), agents Ada and Bob, a human, a group channel "team".
@@ -30,6 +30,8 @@ interface WorldOptions {
   readonly secondGuild?: boolean
   /** Reconnect timing; the production policy unless a test needs faster. */
   readonly policy?: Schedule.Schedule<Duration.Duration, unknown>
+  /** Fabric over real HTTP unless a test needs a fault in it. */
+  readonly transport?: Layer.Layer<FabricTransport>
 }
 
 const fastPolicy = Schedule.exponential("50 millis").pipe(Schedule.either(Schedule.spaced("300 millis")), Schedule.delays)
@@ -76,7 +78,7 @@ const startPlugin = (world: World, options: WorldOptions = {}) =>
       Layer.provideMerge(host.layer),
       Layer.provideMerge(FiberRegistry.Default),
       Layer.provide(Layer.succeed(ActiveProfile, world.profile)),
-      Layer.provide(FabricTransportLive),
+      Layer.provide(options.transport ?? FabricTransportLive),
       Layer.provide(Layer.succeed(ReconnectPolicy, options.policy ?? ReconnectPolicy.defaultValue()))
     )
     const context = yield* Layer.build(layer)
@@ -324,6 +326,30 @@ describe("Supervisor against the sim", () => {
       yield* world.sim.dropSockets(second.node_id, world.ada.id)
       yield* liveAgain(context, ADA, second, 2)
       expect(yield* world.sim.loginCount(world.ada.id)).toBe(1)
+    }))
+
+  it.scopedLive("a session that dies of a defect ends, says so, and its guild reconnects and delivers", (): Test =>
+    Effect.gen(function*() {
+      const world = yield* makeWorld()
+      // The first channel-list call of any session dies: a bug below the session, not a failure.
+      let died = false
+      const dyingOnce = Layer.effect(
+        FabricTransport,
+        Effect.map(FabricTransport, (real) => ({
+          send: (request: Parameters<typeof real.send>[0]) => {
+            if (died || !new URL(request.url).pathname.endsWith("/channels")) return real.send(request)
+            died = true
+            return Effect.dieMessage("a bug in the transport")
+          }
+        }))
+      ).pipe(Layer.provide(FabricTransportLive))
+      const { context, host } = yield* running(world, { policy: fastPolicy, transport: dyingOnce })
+      const fibers = yield* Context.get(context, FiberRegistry).snapshot
+      const again = fibers.filter((f) => f.kind === "socket_session" && f.attempt === 2)
+      expect(again.map((f) => [f.state, f.last_error])).toEqual([["connected", "an unexpected failure"]])
+      yield* post(world, world.team.id, world.human.id, "after the defect", true)
+      const all = yield* host.waitFor((all) => all.length === 2)
+      expect(all.map((i) => [i.fabric.agent_id, i.message]).sort()).toEqual([[ADA, "after the defect"], [BOB, "after the defect"]])
     }))
 
   it.scopedLive("closing the plugin closes every socket", (): Test =>
