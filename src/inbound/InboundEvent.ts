@@ -84,25 +84,25 @@ const decodeMessageEvent = (event: string, payload: unknown): Message | Malforme
 const decodeChannel = decoder(Channel)
 const decodeChannelLeft = decoder(ChannelLeftPayload)
 
+/** `decoded` as the event `make` builds of it, or the `Malformed` that says why not. */
+const eventOf = <A>(decoded: A | Malformed, make: (a: A) => InboundEvent): InboundEvent | Malformed =>
+  decoded instanceof Malformed ? decoded : make(decoded)
+const created = (message: Message): InboundEvent => ({ _tag: "MessageCreated", message })
+const updated = (message: Message): InboundEvent => ({ _tag: "MessageUpdated", message })
+const joined = (channel: Channel): InboundEvent => ({ _tag: "ChannelJoined", channel })
+const left = (payload: typeof ChannelLeftPayload.Type): InboundEvent => ({ _tag: "ChannelLeft", channelId: payload.channel_id })
+
 /** One socket event (name and first argument) into an `InboundEvent`, or why not. */
 export const decodeEvent = (name: string, payload: unknown): InboundEvent | Malformed => {
   switch (name) {
-    case Events.messageCreated: {
-      const message = decodeMessageEvent(name, payload)
-      return message instanceof Malformed ? message : { _tag: "MessageCreated", message }
-    }
-    case Events.messageUpdated: {
-      const message = decodeMessageEvent(name, payload)
-      return message instanceof Malformed ? message : { _tag: "MessageUpdated", message }
-    }
-    case Events.channelJoined: {
-      const channel = decodeChannel(name, payload)
-      return channel instanceof Malformed ? channel : { _tag: "ChannelJoined", channel }
-    }
-    case Events.channelLeft: {
-      const left = decodeChannelLeft(name, payload)
-      return left instanceof Malformed ? left : { _tag: "ChannelLeft", channelId: left.channel_id }
-    }
+    case Events.messageCreated:
+      return eventOf(decodeMessageEvent(name, payload), created)
+    case Events.messageUpdated:
+      return eventOf(decodeMessageEvent(name, payload), updated)
+    case Events.channelJoined:
+      return eventOf(decodeChannel(name, payload), joined)
+    case Events.channelLeft:
+      return eventOf(decodeChannelLeft(name, payload), left)
     default:
       return new Malformed({ event: name, problem: "not an event of the Fabric contract" })
   }
