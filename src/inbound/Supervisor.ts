@@ -157,7 +157,8 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         const upFor = Effect.map(Clock.currentTimeMillis, (now) =>
           guild.upSince === undefined ? Duration.zero : Duration.millis(now - guild.upSince))
         let connected = connection(guild)
-        if (yield* tracing) {
+        const traced = yield* tracing
+        if (traced) {
           yield* Effect.annotateCurrentSpan({ attempt })
           // A graceful stop ends the session too: its span says so.
           connected = Effect.onInterrupt(connected, () =>
@@ -165,7 +166,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("plexum-fabric/Supe
         }
         const outcome = yield* Effect.catchAllCause(connected, outcomeOf(guild))
         const ended: Ended = { ...outcome, upFor: yield* upFor, wasLive: guild.upSince !== undefined }
-        yield* annotateSpan({ ended: ended.reason, up_ms: Duration.toMillis(ended.upFor) })
+        if (traced) yield* Effect.annotateCurrentSpan({ ended: ended.reason, up_ms: Duration.toMillis(ended.upFor) })
         yield* guild.tracked.update({ state: "backoff", last_error: ended.message })
         yield* report(guild, ended)
         // The socket was dropped because the host stopped reading: reconnecting before it reads
