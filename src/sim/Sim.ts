@@ -21,6 +21,21 @@ import type { SeedResult, SimSeed } from "./SimSeed.js"
 import type { SimFault } from "./SimState.js"
 import { fault, GuildState, SimState } from "./SimState.js"
 
+/**
+ * Messages a flat-out burst posts per turn of the event loop. A node's messages come from many
+ * requests, each in a turn of its own, so its sockets write as it goes. Posted in one turn, a
+ * burst waited in engine.io's write buffers (a socket writes again only once its last write has
+ * completed, which takes a turn) and reached every client at once after the last post: one
+ * flood, its receivers idle until then.
+ */
+const TURN_MESSAGES = 200
+
+/** Lets the event loop turn (I/O callbacks run) without a timer's 1 ms. */
+const nextTurn: Effect.Effect<void> = Effect.async((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 export interface SimOptions {
   /** Center port; 0 (default) picks an ephemeral one. */
   readonly centerPort?: number | undefined
@@ -94,13 +109,15 @@ const make = (options: SimOptions = {}): Effect.Effect<SimShape, SimListenError,
       postMessage: Effect.fn("Sim.postMessage")(postMessage),
       postBurst: Effect.fn("Sim.postBurst")(function*(guildId, channelId, burst) {
         const start = yield* Clock.currentTimeMillis
-        const chunk = burst.per_second === undefined ? burst.count : Math.max(1, Math.ceil(burst.per_second / 100))
+        const chunk = burst.per_second === undefined ? TURN_MESSAGES : Math.max(1, Math.ceil(burst.per_second / 100))
         for (let posted = 0; posted < burst.count;) {
           const upTo = Math.min(burst.count, posted + chunk)
           for (; posted < upTo; posted++) {
             yield* postMessage(guildId, channelId, { ...burst, content: `${burst.content} #${posted + 1}` })
           }
-          if (burst.per_second !== undefined) {
+          if (burst.per_second === undefined) {
+            if (posted < burst.count) yield* nextTurn
+          } else {
             const due = start + (posted / burst.per_second) * 1000
             yield* Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Math.max(0, due - now)))
           }

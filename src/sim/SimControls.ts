@@ -67,7 +67,8 @@ export interface SimControls {
   readonly postMessage: (guildId: string, channelId: string, post: PostAs) => Effect.Effect<Message, SimFault>
   /**
    * `count` posts from inside the sim (content suffixed ` #n`), for load without HTTP on the
-   * sender side: as fast as possible, or paced at `per_second`.
+   * sender side: as fast as possible (the event loop turns every 200 posts, so sockets send as
+   * they would from a node posting many requests' messages), or paced at `per_second`.
    */
   readonly postBurst: (
     guildId: string,

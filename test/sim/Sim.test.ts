@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Redacted, TestClock } from "effect"
+import { Effect, Fiber, Queue, Redacted, TestClock } from "effect"
 import { CONNECT_ERROR_UNAUTHORIZED, Events, Paths } from "../../src/fabric/FabricContract.js"
 import { Sim, type SimOptions } from "../../src/sim/Sim.js"
 import { call, connect, handshake, nextEvent, openSocket, within } from "./SimHarness.js"
@@ -380,6 +380,20 @@ describe("controls", () => {
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.join(burst)).toBe(300)
       expect((yield* sim.messages(guild.node_id, channel.id)).at(-1)?.content).toBe("load #300")
+    }))
+
+  it.scopedLive("sends a flat-out burst as it posts it, not all at once after the last post", () =>
+    Effect.gen(function*() {
+      const { channel, guild, human, sim, token } = yield* fixture()
+      const socket = yield* connect(guild.endpoint, Redacted.make(token))
+      const count = 2_000
+      yield* sim.postBurst(guild.node_id, channel.id, { author_id: human.id, content: "flood", count })
+      // Posted in one turn, the burst reached the socket only after its last post: by then the
+      // client had read none of it.
+      const readDuringBurst = yield* Queue.size(socket.events)
+      expect(readDuringBurst).toBeGreaterThan(count / 4)
+      expect(readDuringBurst).toBeLessThanOrEqual(count)
+      for (let n = 1; n <= count; n++) expect((yield* nextEvent(socket, Events.messageCreated)).content).toBe(`flood #${n}`)
     }))
 
   it.scopedLive("is driven over HTTP: seed, post, sockets, login count", () =>
