@@ -392,7 +392,6 @@ describe("controls", () => {
       // client had read none of it.
       const readDuringBurst = yield* Queue.size(socket.events)
       expect(readDuringBurst).toBeGreaterThan(count / 4)
-      expect(readDuringBurst).toBeLessThanOrEqual(count)
       for (let n = 1; n <= count; n++) expect((yield* nextEvent(socket, Events.messageCreated)).content).toBe(`flood #${n}`)
     }))
 
