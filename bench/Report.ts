@@ -48,22 +48,26 @@ const addedOf = (plugin: Spread, raw: Spread) => paired(plugin, raw, (p, r) => p
 /** "×0.87 (0.78–0.97)": the median of the runs' ratios, with their min and max. */
 const ratioText = (ratio: Spread) => `×${ratio.median.toFixed(2)} (${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)})`
 
-/** A row compared as the runs' ratios, plugin ÷ raw (no target unless `extra` sets one). */
+/**
+ * A row compared as the runs' ratios, plugin ÷ raw (no target unless `extra` sets one), or as
+ * `comparison` when a row has its own.
+ */
 const ratioRow = (
   scenario: string,
   metric: string,
   unit: string,
   plugin: Spread,
   raw: Spread,
-  extra: Pick<Row, "target" | "pass"> = {}
-): Row => ({ scenario, metric, unit, plugin, raw, comparison: ratioText(ratioOf(plugin, raw)), ...extra })
+  extra: Pick<Row, "target" | "pass"> = {},
+  comparison = ratioText(ratioOf(plugin, raw))
+): Row => ({ scenario, metric, unit, plugin, raw, comparison, ...extra })
 
 /**
  * A row of a plugin run that has no raw run of its own beside it (history lagging, OTLP,
  * coalescing: compared with row 1's raw runs), as a ratio of medians.
  */
-const againstRow1 = (scenario: string, metric: string, unit: string, plugin: Spread, raw: Spread, extra: Pick<Row, "target" | "pass"> = {}): Row =>
-  ({ scenario, metric, unit, plugin, raw, comparison: `×${(plugin.median / raw.median).toFixed(2)}`, ...extra })
+const againstRow1 = (scenario: string, metric: string, unit: string, plugin: Spread, raw: Spread, extra: Pick<Row, "target" | "pass"> = {}) =>
+  ratioRow(scenario, metric, unit, plugin, raw, extra, `×${(plugin.median / raw.median).toFixed(2)}`)
 
 const hotRows = (r: HotPathResult): Array<Row> => {
   const raw = r.throughput.raw
