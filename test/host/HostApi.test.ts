@@ -6,9 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Layer, Stream } from "effect"
 import { HostApi, HostTransport } from "../../src/host/HostApi.js"
-
-/** What the HostApi wrote, as text: its outbox hands the transport encoded lines. */
-const textOf = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+import { writtenLines, writtenText } from "../support/hostWrites.js"
 
 describe("HostApi writer", () => {
   it.scoped("writes a large backlog in order, in writes of at most 64 lines", () =>
@@ -20,7 +18,7 @@ describe("HostApi writer", () => {
         input: Stream.never,
         write: (bytes: Uint8Array) =>
           Effect.sync(() => {
-            writes.push(textOf(bytes).split("\n").filter((line) => line.length > 0))
+            writes.push(writtenLines(bytes))
             if (writes.flat().length === total) Deferred.unsafeDone(allWritten, Effect.void)
           }),
         // Every line goes through the writer fiber.
@@ -50,7 +48,7 @@ describe("HostApi writer", () => {
           Effect.zipRight(
             Effect.zipRight(Deferred.succeed(writing, void 0), Deferred.await(drained)),
             Effect.sync(() => {
-              if (written.push(["writer", textOf(bytes)]) === 3) Deferred.unsafeDone(threeWritten, Effect.void)
+              if (written.push(["writer", writtenText(bytes)]) === 3) Deferred.unsafeDone(threeWritten, Effect.void)
             })
           ),
         writeNow: (text: string) => {

@@ -13,9 +13,7 @@ import { ProfileError } from "../../src/profile/Profile.js"
 import { defaultConfig, type LoadedProfile } from "../../src/profile/ProfileSchema.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { type ToolResult, UnknownTool } from "../../src/host/HostProtocol.js"
-
-/** What the HostApi wrote, as text: its outbox hands the transport encoded lines. */
-const textOf = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+import { writtenLines } from "../support/hostWrites.js"
 
 export const fixtureProfile: LoadedProfile = {
   root: "/profile",
@@ -59,7 +57,7 @@ export const startHost = (activation: Layer.Layer<Activation>) =>
       write: (bytes: Uint8Array) =>
         SubscriptionRef.update(written, (all) => [
           ...all,
-          ...textOf(bytes).split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l))
+          ...writtenLines(bytes).map((l) => JSON.parse(l))
         ]),
       // Every line goes through the writer fiber.
       writeNow: () => false,

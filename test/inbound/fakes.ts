@@ -8,9 +8,7 @@ import { type Inbound, Methods } from "../../src/host/HostProtocol.js"
 import { FabricApi } from "../../src/fabric/FabricApi.js"
 import { ActiveProfile, defaultConfig, type Binding, type Identity, type PluginConfig } from "../../src/profile/ProfileSchema.js"
 import { debugFibersResult, FiberRegistry, type FiberInfo } from "../../src/telemetry/FiberRegistry.js"
-
-/** What the HostApi wrote, as text: its outbox hands the transport encoded lines. */
-const textOf = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+import { writtenLines } from "../support/hostWrites.js"
 
 /** A FiberRegistry whose `snapshot` lists the fibers whose scope is still open. */
 export const recordingRegistry = () => {
@@ -76,7 +74,7 @@ export const recordingHost = Effect.gen(function*() {
     write: (bytes: Uint8Array) =>
       SubscriptionRef.update(delivered, (all) => [
         ...all,
-        ...textOf(bytes).split("\n").filter((line) => line.length > 0).map((line) => JSON.parse(line)).filter((m) => m.method === Methods.inbound)
+        ...writtenLines(bytes).map((line) => JSON.parse(line)).filter((m) => m.method === Methods.inbound)
           .map((m) => m.params as Inbound)
       ]),
     // Every line goes through the writer fiber.

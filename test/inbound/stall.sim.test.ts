@@ -19,9 +19,7 @@ import { Sim } from "../../src/sim/Sim.js"
 import { FiberRegistry } from "../../src/telemetry/FiberRegistry.js"
 import { presenceOff } from "../presence/support.js"
 import { fabricLayer } from "./catchupSimLayers.js"
-
-/** What the HostApi wrote, as text: its outbox hands the transport encoded lines. */
-const textOf = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+import { writtenLines } from "../support/hostWrites.js"
 
 /** How long the host reads nothing after the burst was emitted. */
 const STALL = "5 seconds"
@@ -48,8 +46,7 @@ describe("a host that stops reading", () => {
           Effect.zipRight(
             Deferred.await(reading),
             Effect.sync(() => {
-              for (const line of textOf(bytes).split("\n")) {
-                if (line.length === 0) continue
+              for (const line of writtenLines(bytes)) {
                 const message = JSON.parse(line)
                 if (message.method === Methods.inbound) received.push(message.params.message)
               }
