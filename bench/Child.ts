@@ -35,6 +35,28 @@ export const cpuMicros = (pid: number): number => {
   return (Number(fields[11]) + Number(fields[12])) * 10_000
 }
 
+/** How long `quiet` watches, and what the watched processes may use meanwhile (2 ticks). */
+const QUIET_WINDOW_MS = 300
+const QUIET_CPU_US = 20_000
+
+/**
+ * Waits until the processes `pids` together used at most 20 ms of CPU in 300 ms, for at most
+ * `limitMs`; answers whether they did. A measured run starts from a machine the previous run
+ * left quiet: a receiver's background work after its burst (a continuity check reading
+ * history, a collection) must not slow the other side's run down.
+ */
+export const quiet = (pids: ReadonlyArray<number>, limitMs: number): Effect.Effect<boolean> => {
+  const used = () => pids.reduce((sum, pid) => sum + cpuMicros(pid), 0)
+  const deadline = Date.now() + limitMs
+  const watch = (before: number): Effect.Effect<boolean> =>
+    Effect.flatMap(Effect.sleep(QUIET_WINDOW_MS), () => {
+      const now = used()
+      if (now - before <= QUIET_CPU_US) return Effect.succeed(true)
+      return Date.now() > deadline ? Effect.succeed(false) : watch(now)
+    })
+  return Effect.suspend(() => watch(used()))
+}
+
 export interface ChildSpec {
   /** Node options first (e.g. `--cpu-prof`), then the script and its arguments. */
   readonly args: ReadonlyArray<string>

@@ -1,14 +1,15 @@
 /**
  * Scenarios 1 and 2, one agent on the hot path: throughput (a flat-out burst of DMs) and
  * one-way latency at a paced rate. The plugin and the raw client each get their own agent and
- * DM, and take turns, so they never compete for the CPU while measured. Each run counts only
+ * DM, and take turns, so they never compete for the CPU while measured; each run starts once the
+ * sim and every receiver are quiet (`quiet`: no tail of the previous run). Each run counts only
  * its own messages (tagged in their content). The "coalescing on" run is the plugin's burst
  * with `coalesce_ms` set: its own agent, DM and profile.
  */
 import { Effect, Option, ScopedRef } from "effect"
 import { type Bench, dmOf, progress } from "../Bench.js"
 import { createServer } from "node:http"
-import { cpuMicros, spawnRpc } from "../Child.js"
+import { cpuMicros, quiet, spawnRpc } from "../Child.js"
 import { type Collected, makeCollector } from "../Collector.js"
 import { rawClientPath } from "../paths.js"
 import { makeProfile, type PluginHost, startInitialized } from "../PluginHost.js"
@@ -50,6 +51,8 @@ export const WARM_UP = 20_000
  */
 export const COALESCE_MS = 50
 export const LATENCY_SECONDS = 3
+/** How long a measured run waits for the machine to be quiet (`quiet`) before it starts anyway. */
+export const QUIET_LIMIT_MS = 20_000
 export const RATES = [1_000, 10_000] as const
 
 export interface LatencyRun {
@@ -169,6 +172,15 @@ export const hotPath = (bench: Bench) =>
     }
     const sides = [["raw", rawReceiver, rawDm], ["plugin", plugin, pluginDm]] as const
 
+    /** Before a measured run: the sim and every receiver quiet, however long the last one's tail. */
+    const settle = (receiver: Receiver) =>
+      Effect.gen(function*() {
+        const pids = new Set([bench.sim.pid, raw.pid, yield* plugin.pid, yield* receiver.pid])
+        if (!(yield* quiet([...pids], QUIET_LIMIT_MS))) {
+          yield* progress(`the sim or a receiver was still busy after ${QUIET_LIMIT_MS / 1000} s; measuring anyway`)
+        }
+      })
+
     const burst = (channel: string) => (tag: string) =>
       bench.sim.call<{ start_ns: string }>("burst", { tag, guild: hot, channel, author: ada, count: BURST })
     type Run = { per_second: number; received: number; cpu_us_per_message: number; notifications: number }
@@ -179,6 +191,7 @@ export const hotPath = (bench: Bench) =>
      */
     const measureBurst = (receiver: Receiver, dm: string) =>
       Effect.gen(function*() {
+        yield* settle(receiver)
         const pid = yield* receiver.pid
         const cpuBefore = cpuMicros(pid)
         const { collected, emitted } = yield* receiver.collect(BURST, burst(dm), 30_000)
@@ -271,6 +284,7 @@ export const hotPath = (bench: Bench) =>
       }
       for (let run = 1; run <= bench.runs; run++) {
         for (const [name, receiver, dm] of sides) {
+          yield* settle(receiver)
           const pid = yield* receiver.pid
           const cpuBefore = cpuMicros(pid)
           const { collected } = yield* receiver.collect(count, pace(dm, rate, count), 15_000 + LATENCY_SECONDS * 1000)
