@@ -35,12 +35,12 @@ export const cpuMicros = (pid: number): number => {
   return (Number(fields[11]) + Number(fields[12])) * 10_000
 }
 
-/** How long `quiet` watches, and what the watched processes may use meanwhile (2 ticks). */
-const QUIET_WINDOW_MS = 300
-const QUIET_CPU_US = 20_000
+/** How long `quiet` watches, and what the watched processes may use meanwhile (3 ticks). */
+const QUIET_WINDOW_MS = 500
+const QUIET_CPU_US = 30_000
 
 /**
- * Waits until the processes `pids` together used at most 20 ms of CPU in 300 ms, for at most
+ * Waits until the processes `pids` together used at most 30 ms of CPU in 500 ms, for at most
  * `limitMs`; answers whether they did. A measured run starts from a machine the previous run
  * left quiet: a receiver's background work after its burst (a continuity check reading
  * history, a collection) must not slow the other side's run down.

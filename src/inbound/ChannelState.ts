@@ -12,10 +12,11 @@ import type { HandledRun } from "./HandledRun.js"
 import { HistoryBuffer } from "./History.js"
 
 /**
- * Handled ids a channel tracks between continuity checks before it asks for one early; at twice
- * as many (a check that cannot keep up) the range is given up as unverifiable, so memory stays
- * bounded under any load (about 5 MB per channel at most). A check re-reads what it covers, so
- * it runs early only for a channel this busy: a 20,000-message burst costs no history read.
+ * Handled ids a channel tracks between continuity checks before it asks for one early (it starts
+ * when the channel pauses: EarlyCheck); at twice as many (a check that cannot keep up) the range
+ * is given up as unverifiable, so memory stays bounded under any load (about 5 MB per channel at
+ * most). A check re-reads what it covers, so it runs early only for a channel this busy: a
+ * 20,000-message burst costs no history read.
  */
 export const CHECK_EARLY_AT = 50_000
 

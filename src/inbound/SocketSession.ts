@@ -27,6 +27,7 @@ import { Continuity } from "./Continuity.js"
 import { Cursor } from "./Cursor.js"
 import { decideEvents, nextDue, releaseDue, type SessionView, WAKE_UP } from "./Decide.js"
 import { Dedup } from "./Dedup.js"
+import { atPause } from "./EarlyCheck.js"
 import type { Recipient } from "./Notification.js"
 import { WakePolicies } from "./WakePolicies.js"
 
@@ -124,17 +125,24 @@ export class SocketSession extends Effect.Service<SocketSession>()("plexum-fabri
         // Bursts already due go first: their messages came before these events.
         releaseDue(session.view, batch)
         const stop = decideEvents(session.view, events, from, batch)
-        let busy: Array<readonly [ChannelState, Channel]> | undefined
+        let busy: Array<ChannelState> | undefined
         for (const state of batch.touched) {
           if (state.wantsCheck) {
             state.checkRequested = true
-            ;(busy ??= []).push([state, state.channel])
+            ;(busy ??= []).push(state)
           }
         }
         let handed = session.emit(batch)
-        // A channel that handled CHECK_EARLY_AT messages since its last check is checked now, on
-        // a fiber of the session's scope, rather than at the next interval.
-        if (busy !== undefined) handed = Effect.zipRight(handed, Effect.asVoid(Effect.forkIn(checkAll(session, busy), session.scope)))
+        // A channel that handled CHECK_EARLY_AT messages since its last check is checked once it
+        // pauses, on a fiber of the session's scope, rather than at the next interval.
+        if (busy !== undefined) {
+          handed = Effect.zipRight(
+            handed,
+            Effect.forEach(busy, (state) => Effect.forkIn(atPause(state, checkAll(session, [[state, state.channel]])), session.scope), {
+              discard: true
+            })
+          )
+        }
         return stop === events.length
           ? handed
           : Effect.zipRight(handed, afterUnknownChannel(session, directory, events, stop, batch.unknownChannel!))

@@ -117,7 +117,7 @@ describe("the cursor and the continuity check", () => {
       expect(all.map((i) => [i.message, i.fabric.late ?? false])).toEqual([["first", false], ["next", false], ["never emitted", true]])
     }))
 
-  it.scopedLive("a channel that handled CHECK_EARLY_AT messages since its last check is checked at once, not at the next interval", () =>
+  it.scopedLive("a channel that handled CHECK_EARLY_AT messages since its last check is checked once it pauses, not at the next interval", () =>
     Effect.gen(function*() {
       const { agent, burst, delivered, general, host, live, post, sim } = yield* world(3_600)
       yield* live(1)
