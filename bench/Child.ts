@@ -47,14 +47,14 @@ const QUIET_CPU_US = 30_000
  */
 export const quiet = (pids: ReadonlyArray<number>, limitMs: number): Effect.Effect<boolean> => {
   const used = () => pids.reduce((sum, pid) => sum + cpuMicros(pid), 0)
-  const deadline = Date.now() + limitMs
-  const watch = (before: number): Effect.Effect<boolean> =>
+  const watch = (before: number): Effect.Effect<void> =>
     Effect.flatMap(Effect.sleep(QUIET_WINDOW_MS), () => {
       const now = used()
-      if (now - before <= QUIET_CPU_US) return Effect.succeed(true)
-      return Date.now() > deadline ? Effect.succeed(false) : watch(now)
+      return now - before <= QUIET_CPU_US ? Effect.void : watch(now)
     })
-  return Effect.suspend(() => watch(used()))
+  return Effect.suspend(() => watch(used())).pipe(
+    Effect.timeoutTo({ duration: limitMs, onSuccess: () => true, onTimeout: () => false })
+  )
 }
 
 export interface ChildSpec {
