@@ -130,11 +130,13 @@ const fleetRows = (r: FleetResult): Array<Row> => {
   return [
     ratioRow(connected, "spawn → all connected", "ms", r.plugin.connect_ms, r.raw.connect_ms, { target: "≤ 1.5 × raw", pass: connect <= 1.5 }),
     ratioRow(connected, "spawn → all live", "ms", r.plugin.live_ms, r.raw.live_ms),
+    ratioRow(connected, "CPU until all live", "ms", r.plugin.live_cpu_ms, r.raw.live_cpu_ms),
     ratioRow(connected, "RSS", "MB", r.plugin.rss_mb, r.raw.rss_mb, { target: "≤ 2 × raw", pass: rss <= 2 }),
     ratioRow(connected, "heap used (after GC)", "MB", r.plugin.heap_used_mb, r.raw.heap_used_mb),
     { scenario: connected, metric: "logins", unit: "", plugin: r.plugin.logins, raw: r.raw.logins },
     ratioRow("4 reconnect storm", "drop → all back", "ms", r.plugin.storm_back_ms, r.raw.storm_back_ms, { target: "≤ 2 × raw", pass: storm <= 2 }),
     ratioRow("4 reconnect storm", "drop → all live", "ms", r.plugin.storm_live_ms, r.raw.storm_live_ms),
+    ratioRow("4 reconnect storm", "CPU until all live", "ms", r.plugin.storm_cpu_ms, r.raw.storm_cpu_ms),
     { scenario: "4 reconnect storm", metric: "peak attempts/s", unit: "/s", plugin: r.plugin.storm_peak_attempts_per_s, raw: r.raw.storm_peak_attempts_per_s },
     { scenario: "4 reconnect storm", metric: "attempts", unit: "", plugin: r.plugin.storm_attempts, raw: r.raw.storm_attempts },
     { scenario: "4 reconnect storm", metric: "logins (tokens valid)", unit: "", plugin: r.plugin.storm_logins, raw: r.raw.storm_logins, target: "0", pass: r.plugin.storm_logins.max === 0 }

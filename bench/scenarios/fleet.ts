@@ -10,7 +10,7 @@
  */
 import { Effect, Schedule } from "effect"
 import { type Bench, progress } from "../Bench.js"
-import { type Child, type Memory, spawnRpc } from "../Child.js"
+import { type Child, cpuMicros, type Memory, spawnRpc } from "../Child.js"
 import { rawClientPath } from "../paths.js"
 import { makeProfile, type PluginHost, type ProfileSpec, startInitialized } from "../PluginHost.js"
 import { msBetween, peakPerSecond, type Spread, spreadAll } from "../Stats.js"
@@ -24,11 +24,15 @@ interface Watched {
 export interface FleetRun {
   readonly connect_ms: number
   readonly live_ms: number
+  /** CPU (user + system) the process used from its spawn until all its sessions were live. */
+  readonly live_cpu_ms: number
   readonly logins: number
   readonly rss_mb: number
   readonly heap_used_mb: number
   readonly storm_back_ms: number
   readonly storm_live_ms: number
+  /** CPU the process used from the drop until all its sessions were live again. */
+  readonly storm_cpu_ms: number
   readonly storm_peak_attempts_per_s: number
   readonly storm_attempts: number
   readonly storm_logins: number
@@ -83,36 +87,41 @@ export const fleet = (bench: Bench) =>
         const connectMs = msBetween(child.spawnedNs, connected.reached_ns)
         yield* allLive
         const liveMs = msBetween(child.spawnedNs, process.hrtime.bigint())
+        const liveCpuMs = cpuMicros(child.pid) / 1000
         const loginsAtConnect = (yield* logins) - loginsBefore
         yield* Effect.sleep(SETTLE)
         const memory: Memory = yield* child.memory
         yield* progress(
           `fleet ${name}: ${sessions} connected ${connectMs.toFixed(0)} ms after spawn, all live after ${liveMs.toFixed(0)} ms, ` +
-            `${loginsAtConnect} logins, RSS ${memory.rss_mb.toFixed(1)} MB, heap ${memory.heap_used_mb.toFixed(1)} MB`
+            `CPU ${liveCpuMs.toFixed(0)} ms, ${loginsAtConnect} logins, RSS ${memory.rss_mb.toFixed(1)} MB, heap ${memory.heap_used_mb.toFixed(1)} MB`
         )
 
         const stormLogins = yield* logins
+        const cpuBeforeDrop = cpuMicros(child.pid)
         const back = yield* Effect.fork(watch(sessions, { after_drop: true }))
         const dropped = yield* bench.sim.call<{ dropped: number; at_ns: string }>("drop", { guilds })
         const storm = yield* back.await.pipe(Effect.flatten)
         if (storm.reached_ns === null) return yield* Effect.fail(`${name}: not all sockets came back after the drop`)
         yield* allLive
         const stormLiveMs = msBetween(dropped.at_ns, process.hrtime.bigint())
+        const stormCpuMs = (cpuMicros(child.pid) - cpuBeforeDrop) / 1000
         const during = storm.samples.filter(([t]) => BigInt(t) >= BigInt(dropped.at_ns))
         const run: FleetRun = {
           connect_ms: connectMs,
           live_ms: liveMs,
+          live_cpu_ms: liveCpuMs,
           logins: loginsAtConnect,
           rss_mb: memory.rss_mb,
           heap_used_mb: memory.heap_used_mb,
           storm_back_ms: msBetween(dropped.at_ns, storm.reached_ns),
           storm_live_ms: stormLiveMs,
+          storm_cpu_ms: stormCpuMs,
           storm_peak_attempts_per_s: peakPerSecond(during),
           storm_attempts: (during.at(-1)?.[1] ?? 0) - (during[0]?.[1] ?? 0),
           storm_logins: (yield* logins) - stormLogins
         }
         yield* progress(
-          `storm ${name}: ${dropped.dropped} dropped, all back in ${run.storm_back_ms.toFixed(0)} ms, all live in ${run.storm_live_ms.toFixed(0)} ms, ` +
+          `storm ${name}: ${dropped.dropped} dropped, all back in ${run.storm_back_ms.toFixed(0)} ms, all live in ${run.storm_live_ms.toFixed(0)} ms (CPU ${stormCpuMs.toFixed(0)} ms), ` +
             `${run.storm_attempts} attempts (peak ${run.storm_peak_attempts_per_s}/s), ${run.storm_logins} logins`
         )
         return run
