@@ -35,14 +35,15 @@ export const progress = (line: string) => Effect.sync(() => void process.stderr.
 const range = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${i}`)
 
 /**
- * One human (`ada`) writing DMs; hot-path agents in guild `hot` (`co_plugin` and `ot_plugin`:
- * the plugin runs with coalescing on and with OTLP export on, each an agent of its own so no other
- * plugin process receives its DMs); and the connection fleet: `AGENTS` agents, each a member of
- * all `GUILDS` guilds.
+ * One human (`ada`) writing DMs; hot-path agents in guild `hot` (`rl_raw`: the raw client
+ * relaying each message to the bench host; `co_plugin` and `ot_plugin`: the plugin runs with
+ * coalescing on and with OTLP export on, each an agent of its own so no other plugin process
+ * receives its DMs); and the connection fleet: `AGENTS` agents, each a member of all `GUILDS`
+ * guilds.
  */
 export const seed = () => {
   const fleet = range(AGENTS, "a")
-  const hot = ["tp_plugin", "tp_raw", "st_plugin", "st_raw", "co_plugin", "ot_plugin"]
+  const hot = ["tp_plugin", "tp_raw", "rl_raw", "st_plugin", "st_raw", "co_plugin", "ot_plugin"]
   return {
     users: [
       { key: "ada", display_name: "Ada", kind: "user" },

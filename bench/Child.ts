@@ -158,17 +158,23 @@ export interface LineRpc extends Child {
   readonly first: (timeout: Duration.DurationInput) => Effect.Effect<any, ChildFailed>
 }
 
-export const spawnRpc = (name: string, args: ReadonlyArray<string>) =>
+/**
+ * `onOther` takes every line that is not an answer, with the time its chunk was read (the raw
+ * client's `--relay` lines); without it, the first such line is `first`.
+ */
+export const spawnRpc = (name: string, args: ReadonlyArray<string>, onOther?: (message: any, readNs: bigint) => void) =>
   Effect.gen(function*() {
     const waiting = new Map<number, Deferred.Deferred<unknown, ChildFailed>>()
     const first = yield* Deferred.make<unknown, ChildFailed>()
     let nextId = 1
     const child = yield* spawnChild({
       args,
-      onLine: (line) => {
+      onLine: (line, readNs) => {
         const message = JSON.parse(line)
         const deferred = typeof message.id === "number" ? waiting.get(message.id) : undefined
-        if (deferred === undefined) return void Deferred.unsafeDone(first, Effect.succeed(message))
+        if (deferred === undefined) {
+          return void (onOther === undefined ? Deferred.unsafeDone(first, Effect.succeed(message)) : onOther(message, readNs))
+        }
         waiting.delete(message.id)
         Deferred.unsafeDone(deferred, "error" in message ? Effect.fail(new ChildFailed({ message: `${name}: ${message.error}` })) : Effect.succeed(message.ok))
       }

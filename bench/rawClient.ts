@@ -3,7 +3,12 @@
  * logs in (one center login per agent, one socket per guild token), doing nothing but count
  * what arrives. Driven over stdin/stdout (Lines.ts) by bench/main.ts.
  *
- *   node dist-bench/bench/rawClient.js
+ * With `--relay` it counts nothing itself: it writes each message's content to stdout as one
+ * line (`{"relay": content}`) as it arrives, and the bench host times it when it reads the
+ * line, as it does the plugin's notifications. That is the floor for any plugin that hands
+ * messages to its host over a pipe: the raw client plus that second hop.
+ *
+ *   node dist-bench/bench/rawClient.js [--relay]
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Option } from "effect"
@@ -31,10 +36,13 @@ const login = (center: string, apiKey: string) =>
 const program = Effect.gen(function*() {
   const sockets: Array<Socket> = []
   let collector: Option.Option<Collector> = Option.none()
-  const onMessage = (payload: { readonly content: string }) => {
-    const received = nowNs()
-    if (Option.isSome(collector)) collector.value.onMessage(received, payload.content)
-  }
+  const relay = process.argv.includes("--relay")
+  const onMessage = relay
+    ? (payload: { readonly content: string }) => void process.stdout.write(JSON.stringify({ relay: payload.content }) + "\n")
+    : (payload: { readonly content: string }) => {
+      const received = nowNs()
+      if (Option.isSome(collector)) collector.value.onMessage(received, payload.content)
+    }
 
   const open = (endpoint: string, token: string, reconnectAtOnce: boolean) =>
     Effect.async<void, Error>((resume) => {

@@ -10,7 +10,7 @@ import { Effect, Option, ScopedRef } from "effect"
 import { type Bench, dmOf, progress } from "../Bench.js"
 import { createServer } from "node:http"
 import { cpuMicros, quiet, spawnRpc } from "../Child.js"
-import { type Collected, makeCollector } from "../Collector.js"
+import { type Collected, type Collector, makeCollector } from "../Collector.js"
 import { rawClientPath } from "../paths.js"
 import { makeProfile, type PluginHost, startInitialized } from "../PluginHost.js"
 
@@ -79,7 +79,8 @@ export interface HotPathResult {
   readonly otlp: Throughput
   /** The plugin's burst with `coalesce_ms` COALESCE_MS: message ids per second, notifications per burst. */
   readonly coalescing: Coalesced
-  readonly latency: Record<string, { readonly plugin: Record<keyof LatencyRun, Spread>; readonly raw: Record<keyof LatencyRun, Spread> }>
+  /** Per rate; `relay` is the raw client relaying each message over a pipe (rawClient.ts `--relay`). */
+  readonly latency: Record<string, Record<"plugin" | "raw" | "relay", Record<keyof LatencyRun, Spread>>>
 }
 
 const summarizeLatency = (collected: Collected, cpuMicrosUsed: number, emitted: number): LatencyRun => {
@@ -125,8 +126,13 @@ export const hotPath = (bench: Bench) =>
     const raw = yield* spawnRpc("raw", [rawClientPath])
     yield* raw.call("connect", { center: bench.seeded.center_api_base, api_keys: [bench.apiKey("tp_raw")] })
 
-    /** Plugin delivers into `collector` what `emit` sends, within `timeoutMs`. */
-    const deliver = <A, E>(host: PluginHost, expected: number, emit: (tag: string) => Effect.Effect<A, E>, timeoutMs: number) =>
+    /** A receiver whose lines the bench host reads delivers into `collector` what `emit` sends, within `timeoutMs`. */
+    const deliver = <A, E>(
+      host: Pick<PluginHost, "collectInto">,
+      expected: number,
+      emit: (tag: string) => Effect.Effect<A, E>,
+      timeoutMs: number
+    ) =>
       Effect.gen(function*() {
         const tag = nextTag()
         const collector = yield* makeCollector(expected, tag)
@@ -172,10 +178,26 @@ export const hotPath = (bench: Bench) =>
     }
     const sides = [["raw", rawReceiver, rawDm], ["plugin", plugin, pluginDm]] as const
 
+    // The raw client relaying each message to this process over its stdout, timed when it is
+    // read here like the plugin's notifications: the raw client plus the pipe hop every plugin
+    // adds. Latency runs only.
+    let relayed: Option.Option<Collector> = Option.none()
+    const relay = yield* spawnRpc("relay", [rawClientPath, "--relay"], (message, readNs) => {
+      if (Option.isSome(relayed) && typeof message.relay === "string") relayed.value.onMessage(readNs, message.relay)
+    })
+    yield* relay.call("connect", { center: bench.seeded.center_api_base, api_keys: [bench.apiKey("rl_raw")] })
+    const relayDm = yield* dmOf(bench, "rl_raw")
+    const relaying = { collectInto: (next: Option.Option<Collector>) => Effect.sync(() => void (relayed = next)) }
+    const relayReceiver: Receiver = {
+      pid: Effect.succeed(relay.pid),
+      collect: (expected, emit, timeoutMs) => deliver(relaying, expected, emit, timeoutMs)
+    }
+    const latencySides = [...sides, ["relay", relayReceiver, relayDm]] as const
+
     /** Before a measured run: the sim and every receiver quiet, however long the last one's tail. */
     const settle = (receiver: Receiver) =>
       Effect.gen(function*() {
-        const pids = new Set([bench.sim.pid, raw.pid, yield* plugin.pid, yield* receiver.pid])
+        const pids = new Set([bench.sim.pid, raw.pid, relay.pid, yield* plugin.pid, yield* receiver.pid])
         if (!(yield* quiet([...pids], QUIET_LIMIT_MS))) {
           yield* progress(`the sim or a receiver was still busy after ${QUIET_LIMIT_MS / 1000} s; measuring anyway`)
         }
@@ -277,13 +299,13 @@ export const hotPath = (bench: Bench) =>
     const latency: HotPathResult["latency"] = {}
     for (const rate of RATES) {
       const count = rate * LATENCY_SECONDS
-      const runs = { raw: [] as Array<LatencyRun>, plugin: [] as Array<LatencyRun> }
-      for (const [, receiver, dm] of sides) {
+      const runs = { raw: [] as Array<LatencyRun>, plugin: [] as Array<LatencyRun>, relay: [] as Array<LatencyRun> }
+      for (const [, receiver, dm] of latencySides) {
         // Warm-up, unmeasured: JIT and socket buffers reach their steady state first.
         yield* receiver.collect(Math.ceil(rate / 2), pace(dm, rate, Math.ceil(rate / 2)), 30_000)
       }
       for (let run = 1; run <= bench.runs; run++) {
-        for (const [name, receiver, dm] of sides) {
+        for (const [name, receiver, dm] of latencySides) {
           yield* settle(receiver)
           const pid = yield* receiver.pid
           const cpuBefore = cpuMicros(pid)
@@ -297,7 +319,7 @@ export const hotPath = (bench: Bench) =>
           )
         }
       }
-      latency[String(rate)] = { plugin: spreadAll(runs.plugin), raw: spreadAll(runs.raw) }
+      latency[String(rate)] = { plugin: spreadAll(runs.plugin), raw: spreadAll(runs.raw), relay: spreadAll(runs.relay) }
     }
     const result: HotPathResult = {
       throughput: { plugin: spreadAll(throughput.plugin.map(plain)), raw: spreadAll(throughput.raw.map(plain)) },
