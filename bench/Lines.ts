@@ -18,7 +18,10 @@ export const stdinLines: Stream.Stream<string> = Stream.async<string>((emit) => 
   process.stdin.on("end", () => void emit.end())
 })
 
-export const writeLine = (value: unknown) => Effect.sync(() => void process.stdout.write(JSON.stringify(value) + "\n"))
+/** One JSON line to stdout, at once (the raw client's `--relay` writes one per message). */
+export const printLine = (value: unknown): void => void process.stdout.write(JSON.stringify(value) + "\n")
+
+export const writeLine = (value: unknown) => Effect.sync(() => printLine(value))
 
 export interface Command {
   readonly id: number

@@ -15,7 +15,7 @@ import { Effect, Option } from "effect"
 import { io, type Socket } from "socket.io-client"
 import { Events, SOCKET_PATH, socketAuth } from "../src/fabric/FabricContract.js"
 import { type Collector, makeCollector } from "./Collector.js"
-import { type Command, nowNs, serveCommands } from "./Lines.js"
+import { type Command, nowNs, printLine, serveCommands } from "./Lines.js"
 
 interface LoginAnswer {
   readonly guild_access_tokens: ReadonlyArray<{ readonly guild_node_id: string; readonly token: string }>
@@ -38,7 +38,7 @@ const program = Effect.gen(function*() {
   let collector: Option.Option<Collector> = Option.none()
   const relay = process.argv.includes("--relay")
   const onMessage = relay
-    ? (payload: { readonly content: string }) => void process.stdout.write(JSON.stringify({ relay: payload.content }) + "\n")
+    ? (payload: { readonly content: string }) => printLine({ relay: payload.content })
     : (payload: { readonly content: string }) => {
       const received = nowNs()
       if (Option.isSome(collector)) collector.value.onMessage(received, payload.content)
