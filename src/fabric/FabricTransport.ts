@@ -20,7 +20,8 @@
  * it wait for a connection that is already open (within their own timeout).
  */
 import { Context, Data, Duration, Effect, Layer } from "effect"
-import { Agent, type Dispatcher } from "undici"
+import type { Dispatcher } from "undici"
+import Agent from "undici/lib/dispatcher/agent.js"
 
 /** Concurrent requests per origin; more wait for a free connection. */
 export const CONNECTIONS_PER_ORIGIN = 32

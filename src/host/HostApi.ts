@@ -9,7 +9,7 @@
  * high-water mark (plus the last write) before the writer waits for a drain.
  */
 import { Chunk, Context, Deferred, Effect, Fiber, Layer, Mailbox, Option, Schema, Stream } from "effect"
-import { NodeStream } from "@effect/platform-node"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import { errorLine, notificationLine, resultLine, type RequestId } from "./JsonRpc.js"
 import { Redactor } from "../secrets/Redactor.js"
 import { LOGGER_NAME, Methods, type LogLevel } from "./HostProtocol.js"

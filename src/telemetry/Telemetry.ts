@@ -12,8 +12,7 @@ import * as OtlpLogger from "@effect/opentelemetry/OtlpLogger"
 import * as OtlpMetrics from "@effect/opentelemetry/OtlpMetrics"
 import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
 import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
-import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import { FetchHttpClient, HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
 import {
   Config,
   ConfigError,
@@ -276,7 +275,7 @@ export const layerFrom = (config: TelemetryConfig): Layer.Layer<never> => {
         Option.match(logger, { onNone: () => Layer.empty, onSome: Logger.add })
       )
     }).pipe(Effect.withConfigProvider(noAmbientConfig))
-  ).pipe(Layer.provide(redactingClient), Layer.provide(NodeHttpClient.layerUndici))
+  ).pipe(Layer.provide(redactingClient), Layer.provide(FetchHttpClient.layer))
 }
 
 /**

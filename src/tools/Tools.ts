@@ -7,7 +7,7 @@
  * name fails (the host answers it with -32602).
  */
 import type { FileSystem, Path } from "@effect/platform"
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Cause, Clock, Duration, Effect, Option, Redacted } from "effect"
 import { FabricApi } from "../fabric/FabricApi.js"
 import { CallDeadline } from "../fabric/FabricHttp.js"
