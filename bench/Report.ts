@@ -66,8 +66,8 @@ const ratioRow = (
 ): Row => ({ scenario, metric, unit, plugin, raw, comparison, ...extra })
 
 /**
- * A row of a plugin run that has no raw run of its own beside it (history lagging, OTLP,
- * coalescing: compared with row 1's raw runs), as a ratio of medians.
+ * A row of a plugin run that has no raw run of its own beside it (history lagging, OTLP:
+ * compared with row 1's raw runs), as a ratio of medians.
  */
 const againstRow1 = (scenario: string, metric: string, unit: string, plugin: Spread, raw: Spread, extra: Pick<Row, "target" | "pass"> = {}) =>
   ratioRow(scenario, metric, unit, plugin, raw, extra, `×${(plugin.median / raw.median).toFixed(2)}`)
@@ -88,18 +88,19 @@ const hotRows = (r: HotPathResult): Array<Row> => {
     againstRow1("1 OTLP export on", "messages/s", "msg/s", r.otlp.per_second, raw.per_second),
     againstRow1("1 OTLP export on", "CPU per message", "µs", r.otlp.cpu_us_per_message, raw.cpu_us_per_message)
   ]
-  // The coalescing run (coalesce_ms: COALESCE_MS in hotPath.ts).
+  // The coalescing run (coalesce_ms: COALESCE_MS in hotPath.ts), against raw runs of its own.
+  // Issue 11 holds it to row 1's target; its window adds to a burst only at its end.
   const coalescing = "1 coalescing on"
+  const merged = r.coalescing.plugin
   rows.push(
-    // Issue 11 holds coalescing to row 1's target; its window adds to a burst only at its end.
-    againstRow1(coalescing, "message ids/s", "ids/s", r.coalescing.per_second, raw.per_second, {
+    ratioRow(coalescing, "message ids/s", "ids/s", merged.per_second, r.coalescing.raw.per_second, {
       target: "plugin ≥ 0.8 × raw",
-      pass: r.coalescing.per_second.median >= 0.8 * raw.per_second.median
+      pass: ratioOf(merged.per_second, r.coalescing.raw.per_second).median >= 0.8
     }),
-    againstRow1(coalescing, "CPU per message id", "µs", r.coalescing.cpu_us_per_message, raw.cpu_us_per_message),
+    ratioRow(coalescing, "CPU per message id", "µs", merged.cpu_us_per_message, r.coalescing.raw.cpu_us_per_message),
     // What carried the burst: the plugin's notifications (at most coalesce_max_messages ids
     // each), the raw client's message.created events (one per message).
-    againstRow1(coalescing, "notifications per burst", "", r.coalescing.notifications, raw.received)
+    ratioRow(coalescing, "notifications per burst", "", merged.notifications, r.coalescing.raw.received)
   )
   for (const [rate, side] of Object.entries(r.latency)) {
     const strict = rate === "1000"

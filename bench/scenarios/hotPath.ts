@@ -77,8 +77,11 @@ export interface HotPathResult {
   readonly historyLag: Throughput
   /** The plugin's burst with an OTLP exporter on (a local receiver that accepts everything). */
   readonly otlp: Throughput
-  /** The plugin's burst with `coalesce_ms` COALESCE_MS: message ids per second, notifications per burst. */
-  readonly coalescing: Coalesced
+  /**
+   * The plugin's burst with `coalesce_ms` COALESCE_MS (message ids per second, notifications per
+   * burst), and the raw client's burst measured back to back with each of its runs.
+   */
+  readonly coalescing: { readonly plugin: Coalesced; readonly raw: Throughput }
   /** Per rate; `relay` is the raw client relaying each message over a pipe (rawClient.ts `--relay`). */
   readonly latency: Record<string, Record<"plugin" | "raw" | "relay", Record<keyof LatencyRun, Spread>>>
 }
@@ -278,8 +281,10 @@ export const hotPath = (bench: Bench) =>
     }))
 
     // Coalescing on: a plugin process of its own agent (co_plugin) and profile with coalesce_ms
-    // set, closed after its runs. The same 20,000-DM burst; counted per message id.
-    const coalescing: Array<Run> = []
+    // set, closed after its runs. The same 20,000-DM burst; counted per message id. Each run has
+    // a raw run of its own just before it, as in row 1: both sides meet the sim and the machine
+    // as they are then, not as they were minutes earlier.
+    const coalescing = { raw: [] as Array<Run>, plugin: [] as Array<Run> }
     yield* Effect.scoped(Effect.gen(function*() {
       const coalescingRoot = yield* makeProfile({
         centerApiBase: bench.seeded.center_api_base,
@@ -290,12 +295,14 @@ export const hotPath = (bench: Bench) =>
       const merging = yield* pluginReceiver(coalescingRoot, coalescingDm)
       yield* warmUp(merging, coalescingDm)
       for (let run = 1; run <= bench.runs; run++) {
+        const beside = yield* measureBurst(rawReceiver, rawDm)
+        coalescing.raw.push(beside)
         const result = yield* measureBurst(merging, coalescingDm)
-        coalescing.push(result)
+        coalescing.plugin.push(result)
         yield* progress(
-          `coalescing on (coalesce_ms ${COALESCE_MS}), run ${run}/${bench.runs} plugin: ${result.received}/${BURST} message ids ` +
-            `in ${result.notifications} notifications, ${Math.round(result.per_second)} ids/s, ` +
-            `${result.cpu_us_per_message.toFixed(1)} µs CPU per id`
+          `coalescing on (coalesce_ms ${COALESCE_MS}), run ${run}/${bench.runs} raw: ${Math.round(beside.per_second)}/s; ` +
+            `plugin: ${result.received}/${BURST} message ids in ${result.notifications} notifications, ` +
+            `${Math.round(result.per_second)} ids/s, ${result.cpu_us_per_message.toFixed(1)} µs CPU per id`
         )
       }
     }))
@@ -329,7 +336,7 @@ export const hotPath = (bench: Bench) =>
       throughput: { plugin: spreadAll(throughput.plugin.map(plain)), raw: spreadAll(throughput.raw.map(plain)) },
       historyLag: spreadAll(historyLag.map(plain)),
       otlp: spreadAll(otlp.map(plain)),
-      coalescing: spreadAll(coalescing),
+      coalescing: { plugin: spreadAll(coalescing.plugin), raw: spreadAll(coalescing.raw.map(plain)) },
       latency
     }
     return result
