@@ -72,7 +72,13 @@ describe("inbound delivery over stdio", () => {
         }
       })
 
-      // Fiber inspection shows both socket sessions live, each with its checker (re-sync).
+      // Fiber inspection shows both socket sessions live, each with its checker (re-sync). Scout's
+      // delivery proves only scout live: the nodes count a socket before its session has loaded
+      // its channel list and caught up, so echo's may still be connecting.
+      yield* plugin.call("plexum/debug/fibers", { summary: true }).pipe(
+        Effect.filterOrFail((r) => r.states.socket_session?.connected === 2, () => new Error("both sessions not live yet")),
+        Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("15 seconds")))
+      )
       const { counts, fibers } = yield* plugin.call("plexum/debug/fibers", {})
       const sessions = fibers.filter((f: any) => f.kind === "socket_session")
       expect(sessions.map((f: any) => [f.agent_id, f.guild_node_id, f.state])).toEqual([
