@@ -3,7 +3,7 @@
  * as a real subprocess over real stdio, plus a temporary Plexum profile. Every wait has a
  * timeout; nothing sleeps.
  */
-import { Deferred, Duration, Effect, Option, Stream, SubscriptionRef } from "effect"
+import { Deferred, Duration, Effect, Option, Schedule, Stream, SubscriptionRef } from "effect"
 import { spawn } from "node:child_process"
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -166,3 +166,16 @@ export const startPlugin = (
   })
 
 export type PluginProcess = Effect.Effect.Success<ReturnType<typeof startPlugin>>
+
+/**
+ * Waits (within 15 s) until `count` socket sessions of the plugin are live: channel list loaded,
+ * caught up. A node counts a socket as connected before its session is live.
+ */
+export const sessionsLive = (plugin: PluginProcess, count = 1) =>
+  plugin.call("plexum/debug/fibers", { summary: true }).pipe(
+    Effect.filterOrFail(
+      (result) => (result.states.socket_session?.connected ?? 0) >= count,
+      () => new Error(`fewer than ${count} live socket session(s) yet`)
+    ),
+    Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("15 seconds")))
+  )

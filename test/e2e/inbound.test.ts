@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted, Schedule } from "effect"
 import { Sim } from "../../src/sim/Sim.js"
-import { binding, initializeParams, makeProfile, startPlugin, type PluginProcess } from "./harness.js"
+import { binding, initializeParams, makeProfile, sessionsLive, startPlugin, type PluginProcess } from "./harness.js"
 
 const isInbound = (m: any) => m.method === "notifications/plexum/channel/inbound"
 const inboundFor = (agent: string, text: string) => (m: any) =>
@@ -75,10 +75,7 @@ describe("inbound delivery over stdio", () => {
       // Fiber inspection shows both socket sessions live, each with its checker (re-sync). Scout's
       // delivery proves only scout live: the nodes count a socket before its session has loaded
       // its channel list and caught up, so echo's may still be connecting.
-      yield* plugin.call("plexum/debug/fibers", { summary: true }).pipe(
-        Effect.filterOrFail((r) => r.states.socket_session?.connected === 2, () => new Error("both sessions not live yet")),
-        Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("15 seconds")))
-      )
+      yield* sessionsLive(plugin, 2)
       const { counts, fibers } = yield* plugin.call("plexum/debug/fibers", {})
       const sessions = fibers.filter((f: any) => f.kind === "socket_session")
       expect(sessions.map((f: any) => [f.agent_id, f.guild_node_id, f.state])).toEqual([

@@ -9,7 +9,7 @@ import { Effect, Redacted, Schedule } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Sim } from "../../src/sim/Sim.js"
-import { binding, initializeParams, makeProfile, startPlugin } from "./harness.js"
+import { binding, initializeParams, makeProfile, sessionsLive, startPlugin } from "./harness.js"
 
 const DOWN_POSTS = 30
 
@@ -31,10 +31,7 @@ const world = Effect.gen(function*() {
     const plugin = yield* startPlugin({ profileRoot: root })
     yield* plugin.call("initialize", initializeParams)
     yield* plugin.notify("notifications/initialized")
-    yield* plugin.call("plexum/debug/fibers", {}).pipe(
-      Effect.filterOrFail((r) => r.fibers.some((f: any) => f.kind === "socket_session" && f.state === "connected"), () => new Error("not live")),
-      Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("15 seconds")))
-    )
+    yield* sessionsLive(plugin)
     return plugin
   })
   const delivered = (plugin: Effect.Effect.Success<typeof start>) =>

@@ -4,26 +4,16 @@
  * stopped, and no byte of any export carries a key, a token or message text.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Redacted, Schedule } from "effect"
+import { Effect, Redacted } from "effect"
 import { Sim } from "../../src/sim/Sim.js"
 import { SpanNames, toolSpan } from "../../src/telemetry/Spans.js"
 import type { ReceivedSpan } from "../telemetry/OtlpReceiver.js"
 import { makeOtlpReceiver } from "../telemetry/OtlpReceiver.js"
-import { binding, initializeParams, makeProfile, type PluginProcess, startPlugin } from "./harness.js"
+import { binding, initializeParams, makeProfile, sessionsLive, startPlugin } from "./harness.js"
 
 const dmText = "dm-text-7f3a: can you look at the build?"
 const gatedText = "gated-text-91c2: lunch anyone"
 const replyText = "reply-text-c0de: on it"
-
-/** The plugin's socket to the guild is up (it is the only session in this profile). */
-const connected = (plugin: PluginProcess) =>
-  plugin.call("plexum/debug/fibers", {}).pipe(
-    Effect.filterOrFail(
-      (result) => result.fibers.some((f: { kind: string; state: string }) => f.kind === "socket_session" && f.state === "connected"),
-      () => new Error("no connected socket session yet")
-    ),
-    Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo(Duration.seconds(15))))
-  )
 
 /** The batch span that decided `messageId`, and that message's outcome in it. */
 const batchOf = (spans: ReadonlyArray<ReceivedSpan>, messageId: string) => {
@@ -66,7 +56,7 @@ describe("telemetry end to end", () => {
       })
       yield* plugin.call("initialize", initializeParams)
       yield* plugin.notify("notifications/initialized")
-      yield* connected(plugin)
+      yield* sessionsLive(plugin)
 
       // Both arrive on the one socket, in order: once the DM is delivered, the gate has run.
       const gatedMessage = yield* sim.postMessage(guild.node_id, general.id, { author_id: human.id, content: gatedText, wakeup: false })
