@@ -232,8 +232,9 @@ const burstExchange = (
     let lastPostedAt = 0
     for (const content of contents) {
       lastPostedAt = yield* nowMs
+      // No wake-up flag: in a DM every message wakes the agent (fabric-api.md).
       posted.push(
-        yield* world.sim.postMessage(world.guildId, room.channelId, { author_id: world.aliceId, content, wakeup: true }).pipe(
+        yield* world.sim.postMessage(world.guildId, room.channelId, { author_id: world.aliceId, content }).pipe(
           Effect.mapError(simFailure(`alice cannot post in ${room.label}`))
         )
       )
@@ -262,9 +263,12 @@ interface Line {
   readonly wakeup: boolean
 }
 
-/** Several waking lines sent in quick succession. */
+/**
+ * Several lines sent in quick succession in the DM, where each one wakes the agent. (In
+ * `#general` only the line with a mention would: the others would be its history.)
+ */
 interface Burst {
-  readonly room: "general"
+  readonly room: "dm"
   readonly burst: ReadonlyArray<string>
 }
 
@@ -277,7 +281,7 @@ const scripted: ReadonlyArray<Line | Burst> = [
   // An answer over Fabric's 4000 characters: `send` posts it in parts.
   { room: "general", content: "@Echo write a long report on the build", wakeup: true },
   // A quick burst (v1.1 coalescing): one notification, one answer.
-  { room: "general", burst: ["@Echo hey", "quick q", "can you summarise this channel?"] }
+  { room: "dm", burst: ["hey", "quick q", "can you check the deploy log?"] }
 ]
 
 /** `#general <text>` goes to the group channel with a wake-up; anything else to the DM. */

@@ -65,10 +65,11 @@ describe("npm run demo", () => {
       // the window, and the transcript says so.
       expect(run.stdout).toContain("coalesce_ms is 1500")
       expect(run.stdout).toMatch(/\+1\d{3}\.\d ms\s+inbound notification at the host once alice was quiet for coalesce_ms \(1500 ms\) \(channel/)
-      // A quick burst of three waking lines: ONE notification carrying all three ids, oldest
-      // first (message_id the newest, coalesced_message_ids the two earlier), ONE answer.
-      const burst = ["@Echo hey", "quick q", "can you summarise this channel?"]
-      const posted = run.stdout.indexOf(burst.map((line) => `[#general] alice: ${line}`).join("\n"))
+      // A quick burst of three lines in the DM (each wakes the agent): ONE notification
+      // carrying all three ids, oldest first (message_id the newest, coalesced_message_ids the
+      // two earlier), ONE answer.
+      const burst = ["hey", "quick q", "can you check the deploy log?"]
+      const posted = run.stdout.indexOf(burst.map((line) => `[DM alice↔Echo] alice: ${line}`).join("\n"))
       expect(posted, "alice's burst, three lines in a row").toBeGreaterThan(0)
       const after = run.stdout.slice(posted)
       const carried = /inbound notification at the host[^\n]*: her 3 messages as one \(message_id (m_\d+), coalesced_message_ids (m_\d+), (m_\d+)\)/
@@ -77,9 +78,9 @@ describe("npm run demo", () => {
       const [newest, first, second] = carried!.slice(1).map((id) => Number(id.slice(2)))
       expect(first! < second! && second! < newest!, `ids oldest first: ${carried![0]}`).toBe(true)
       expect(after.match(/inbound notification at the host/g), "no other notification after the burst").toHaveLength(1)
-      const answer = "[#general] Echo: echo: @Echo hey / quick q / can you summarise this channel? (I received 3 messages as one turn)"
+      const answer = "[DM alice↔Echo] Echo: echo: hey / quick q / can you check the deploy log? (I received 3 messages as one turn)"
       expect(run.stdout.split(answer)).toHaveLength(2)
-      expect(after.match(/\[#general\] Echo: /g), "one answer to the burst").toHaveLength(1)
+      expect(after.match(/\[DM alice↔Echo\] Echo: /g), "one answer to the burst").toHaveLength(1)
       expect(run.stdout).toContain("✓ one inbound notification carried all 3 of alice's messages, oldest first; Echo answered once")
       expect(run.stdout).toContain("✓ Fabric holds all 4 echo(es)")
       expect(run.stdout).toContain("✓ the plugin stopped cleanly (exit status 0)")
