@@ -13,6 +13,7 @@ import { cpuMicros, quiet, spawnRpc } from "../Child.js"
 import { type Collected, type Collector, makeCollector } from "../Collector.js"
 import { rawClientPath } from "../paths.js"
 import { makeProfile, type PluginHost, startInitialized } from "../PluginHost.js"
+import { msBetween, percentile, type Spread, spreadAll } from "../Stats.js"
 
 /** A local OTLP/HTTP receiver that reads and accepts everything; its base URL, until the scope closes. */
 const otlpSink = Effect.acquireRelease(
@@ -29,7 +30,6 @@ const otlpSink = Effect.acquireRelease(
   }),
   (sink) => Effect.sync(() => sink.close())
 ).pipe(Effect.map((sink) => sink.url))
-import { msBetween, percentile, type Spread, spreadAll } from "../Stats.js"
 
 export const BURST = 20_000
 /**
